@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export type SubgraphScope = 'global' | 'regional';
+
+export interface SubgraphConfig {
+  readonly name: string;
+  readonly scope: SubgraphScope;
+  /** Absolute path of the subgraph's SDL file. */
+  readonly schemaPath: string;
+  /** The URL of the subgraph's instance in each region. */
+  readonly urls: Readonly<Record<string, string>>;
+}
+
+export interface GatewaySettings {
+  readonly region: string;
+  readonly port: number;
+  readonly subgraphTimeoutMs: number;
+  readonly tenantCacheTtlMs: number;
+  readonly maxBodyBytes: number;
+}
+
+export interface GeofedConfig {
+  /** Absolute path of the file the config came from. */
+  readonly file: string;
+  readonly regions: readonly string[];
+  /** Absolute path of the composed supergraph SDL. */
+  readonly supergraphPath: string;
+  readonly gateway: GatewaySettings;
+  readonly subgraphs: readonly SubgraphConfig[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const regionName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case region name such as "eu"');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+
+const fileSchema = z
+  .object({
+    regions: z.array(regionName).min(1),
+    supergraph: z.string().min(1),
+    gateway: z
+      .object({
+        region: regionName,
+        port: z.number().int().min(0).max(65535).default(4000),
+        subgraph_timeout_ms: z.number().int().positive().default(5000),
+        tenant_cache_ttl_ms: z.number().int().nonnegative().default(30_000),
+        max_body_bytes: z.number().int().positive().default(1_048_576),
+      })
+      .strict(),
+    subgraphs: z.record(
+      z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case subgraph name'),
+      z
+        .object({
+          scope: z.enum(['global', 'regional']),
+          schema: z.string().min(1),
+          urls: z.record(regionName, httpUrl),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+type FileConfig = z.infer<typeof fileSchema>;
+
+/** `GEOFED_SUBGRAPH_URL_USERS_EU` overrides the URL of `users` in `eu`. */
+export function subgraphUrlVariable(subgraph: string, region: string): string {
+  return `GEOFED_SUBGRAPH_URL_${subgraph.toUpperCase()}_${region.toUpperCase()}`;
+}
+
+/**
+ * Reads and validates `supergraph.yaml` once. Every problem names the file, the
+ * key and what was expected, so a bad deploy stops at start-up, not at the first request.
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GeofedConfig {
+  const path = resolve(file);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot be read as YAML: ${(error as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(top level)'}: ${describeIssue(issue)}`,
+    );
+    throw new ConfigError(`${path} is not a valid geofed config:\n${lines.join('\n')}`);
+  }
+  return toConfig(path, parsed.data, env);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): GeofedConfig {
+  const problems: string[] = [];
+  const region = env.GEOFED_REGION ?? file.gateway.region;
+  if (!file.regions.includes(region)) {
+    const source = env.GEOFED_REGION ? 'GEOFED_REGION' : 'gateway.region';
+    problems.push(`${source}: "${region}" is not one of regions [${file.regions.join(', ')}]`);
+  }
+  const port = env.PORT === undefined ? file.gateway.port : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`PORT: expected a port number, got "${env.PORT}"`);
+  }
+  const subgraphs = Object.entries(file.subgraphs).map(([name, subgraph]): SubgraphConfig => {
+    const urls: Record<string, string> = {};
+    for (const r of file.regions) {
+      const variable = subgraphUrlVariable(name, r);
+      const url = env[variable] ?? subgraph.urls[r];
+      if (url === undefined) problems.push(`subgraphs.${name}.urls.${r}: missing (every subgraph needs a URL in every region)`);
+      else if (!httpUrl.safeParse(url).success) problems.push(`${variable}: expected an http(s) URL, got "${url}"`);
+      else urls[r] = url;
+    }
+    for (const r of Object.keys(subgraph.urls)) {
+      if (!file.regions.includes(r)) problems.push(`subgraphs.${name}.urls.${r}: "${r}" is not one of regions [${file.regions.join(', ')}]`);
+    }
+    return { name, scope: subgraph.scope, schemaPath: resolve(dirname(path), subgraph.schema), urls };
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(`${path} is not a valid geofed config:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+  return {
+    file: path,
+    regions: file.regions,
+    supergraphPath: resolve(dirname(path), file.supergraph),
+    gateway: {
+      region,
+      port,
+      subgraphTimeoutMs: file.gateway.subgraph_timeout_ms,
+      tenantCacheTtlMs: file.gateway.tenant_cache_ttl_ms,
+      maxBodyBytes: file.gateway.max_body_bytes,
+    },
+    subgraphs,
+  };
+}
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GEOFED_CONFIG ?? 'supergraph.yaml';
+}
+
+export function findSubgraph(config: GeofedConfig, name: string): SubgraphConfig {
+  const subgraph = config.subgraphs.find((s) => s.name === name);
+  if (!subgraph) {
+    throw new ConfigError(`${config.file}: no subgraph "${name}" (have ${config.subgraphs.map((s) => s.name).join(', ')})`);
+  }
+  return subgraph;
+}
