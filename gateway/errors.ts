@@ -8,6 +8,7 @@ export const ErrorCode = {
   RESIDENCY_VIOLATION: 'RESIDENCY_VIOLATION',
   REGION_UNAVAILABLE: 'REGION_UNAVAILABLE',
   DIRECTORY_UNAVAILABLE: 'DIRECTORY_UNAVAILABLE',
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   PRIMARY_UNAVAILABLE: 'PRIMARY_UNAVAILABLE',
   BAD_REQUEST: 'BAD_REQUEST',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
@@ -21,6 +22,7 @@ export const statusOfCode: Readonly<Record<string, number>> = {
   RESIDENCY_VIOLATION: 403,
   REGION_UNAVAILABLE: 503,
   DIRECTORY_UNAVAILABLE: 503,
+  SUBGRAPH_UNAVAILABLE: 503,
   PRIMARY_UNAVAILABLE: 503,
   COST_ESTIMATED_TOO_EXPENSIVE: 400,
   RATE_LIMITED: 429,
@@ -35,9 +37,19 @@ export const statusOfCode: Readonly<Record<string, number>> = {
 /**
  * Builds a `GraphQLError` that Apollo Server answers with the code's status:
  * the status travels in `extensions.http` (a `HeaderMap`, as Apollo requires).
+ * For errors the gateway raises before or around execution.
  */
 export function geofedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, {
     extensions: { ...extensions, code, http: { status: statusOfCode[code] ?? 500, headers: new HeaderMap() } },
   });
+}
+
+/**
+ * The same error as raised by a subgraph resolver: code only. A subgraph
+ * answers 200 with its errors so the gateway can merge them; the gateway then
+ * sets the status from the first error's code.
+ */
+export function resolverError(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
 }

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
+import { callerResolver, jurisdictionPlugin } from '../plugins/jurisdiction.js';
+import { httpStatusPlugin } from '../plugins/http-status.js';
+import { ConfigError, findSubgraph, type GeofedConfig } from './config.js';
+import type { GatewayContext } from './context.js';
+import { fieldOwnershipOf, scopeLookup } from './field-ownership.js';
+import { apolloRoute, startHttpServer, writeJson } from './http-server.js';
+import { logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import { readinessProbe } from './readiness.js';
+import { RegionalDataSource } from './regional-data-source.js';
+import { subgraphFetcher } from './subgraph-fetcher.js';
+import { catalogTenantDirectory, type TenantDirectory } from './tenant-directory.js';
+import { jwtSecret } from './tokens.js';
+
+export interface GatewayOptions {
+  readonly config: GeofedConfig;
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default config.gateway.port */
+  readonly port?: number;
+  /** @default the catalog of the gateway's region, cached for gateway.tenant_cache_ttl_ms */
+  readonly directory?: TenantDirectory;
+}
+
+export interface RunningGateway {
+  /** Base URL; GraphQL is served on `${url}/graphql`. */
+  readonly url: string;
+  readonly metrics: GatewayMetrics;
+  /** Drains in-flight requests, then stops. */
+  stop(): Promise<void>;
+}
+
+export const gatewayRegionHeader = 'x-geofed-gateway-region';
+
+export async function startGateway({ config, env = process.env, host = '127.0.0.1', port = config.gateway.port, directory }: GatewayOptions): Promise<RunningGateway> {
+  const region = config.gateway.region;
+  const supergraphSdl = readSupergraph(config.supergraphPath);
+  const ownership = fieldOwnershipOf(supergraphSdl);
+  const metrics = new GatewayMetrics();
+  const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs });
+  const subgraphs = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph]));
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => {
+      const subgraph = subgraphs.get(name);
+      if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
+      return new RegionalDataSource({ subgraph, gatewayRegion: region, fetcher: http.fetcher, metrics });
+    },
+  });
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    plugins: [jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }), httpStatusPlugin()],
+    includeStacktraceInErrorResponses: false,
+    formatError: maskInternals,
+  });
+  await server.start();
+
+  const resolveCaller = callerResolver({
+    directory: directory ?? catalogTenantDirectory({ catalogUrl: findSubgraph(config, 'catalog').urls[region]!, ttlMs: config.gateway.tenantCacheTtlMs }),
+    jwtSecret: jwtSecret(env),
+    regions: config.regions,
+  });
+  const contexts = new WeakMap<IncomingMessage, GatewayContext>();
+  const graphql = apolloRoute(server, {
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    context: async (req) => {
+      const context: GatewayContext = { caller: await resolveCaller(req.headers.authorization), dataRegions: new Set() };
+      contexts.set(req, context);
+      return context;
+    },
+  });
+  const ready = readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })));
+
+  const listener = await startHttpServer({
+    host,
+    port,
+    onResponse: (res) => res.setHeader(gatewayRegionHeader, region),
+    routes: {
+      '/graphql': async (req, res, url) => {
+        const started = process.hrtime.bigint();
+        await graphql(req, res, url);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.recordRequest(res.statusCode, contexts.get(req)?.caller?.region ?? 'anonymous', seconds);
+      },
+      '/healthz': async (_req, res) => writeJson(res, 200, { status: 'ok' }),
+      '/readyz': async (_req, res) => {
+        const report = await ready();
+        writeJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', region, subgraphs: report.subgraphs });
+      },
+      '/metrics': async (_req, res) => {
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(body);
+      },
+    },
+  });
+  logger.info({ url: listener.url, region }, 'gateway listening');
+  return {
+    url: listener.url,
+    metrics,
+    async stop() {
+      await listener.stop();
+      await server.stop();
+      await http.close();
+    },
+  };
+}
+
+function readSupergraph(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the supergraph ${path}: ${(error as Error).message} (run \`npm run compose\`)`);
+  }
+}
+
+/** No error leaks a stack, SQL, or a subgraph URL: internal errors are logged and answered generically. */
+function maskInternals(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const { response: _response, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+  if (extensions.code === 'INTERNAL_SERVER_ERROR') {
+    logger.error({ err: error }, 'internal error');
+    return { ...formatted, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+  return { ...formatted, extensions };
+}

@@ -1,0 +1,11 @@
+import { defaultConfigPath, loadConfig } from './config.js';
+import { startGateway } from './gateway.js';
+import { runUntilSignalled } from './process.js';
+
+// `npm run gateway`: the gateway alone, as it is deployed in each region; subgraph URLs come from the config and environment.
+await runUntilSignalled(async () => {
+  const config = loadConfig(defaultConfigPath());
+  const gateway = await startGateway({ config, host: process.env.HOST ?? '127.0.0.1' });
+  console.log(`geofed gateway (region ${config.gateway.region}) serving ${gateway.url}/graphql`);
+  return gateway;
+});

@@ -1,0 +1,88 @@
+import { request, type Dispatcher } from 'undici';
+import { geofedError } from './errors.js';
+import { logger } from './logger.js';
+
+export interface TenantEntry {
+  readonly id: string;
+  /** Lower-case region name, as in supergraph.yaml. */
+  readonly region: string;
+  readonly plan: string;
+  readonly status: 'active' | 'suspended';
+}
+
+export interface TenantDirectory {
+  /** The tenant's entry, or null when the directory has no such tenant. */
+  lookup(tenantId: string): Promise<TenantEntry | null>;
+}
+
+export interface CatalogDirectoryOptions {
+  /** The catalog instance of the gateway's own region. */
+  readonly catalogUrl: string;
+  /** How long an answer (found or not) is reused. @default 30000 */
+  readonly ttlMs?: number;
+  /** @default 2000 */
+  readonly timeoutMs?: number;
+  readonly dispatcher?: Dispatcher;
+}
+
+const directoryQuery = /* GraphQL */ `
+  query TenantDirectoryEntry($id: ID!) { tenantDirectoryEntry(id: $id) { id region plan status } }
+`;
+
+interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: number }
+
+/**
+ * The tenants directory as the gateway sees it: read from the catalog of its
+ * region and cached for `ttlMs`, so a request costs no lookup while the entry is
+ * fresh. Concurrent misses for one tenant share one lookup. When the catalog
+ * cannot be reached, a stale entry keeps serving (a tenant's region does not
+ * change under load); with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
+ */
+export function catalogTenantDirectory({ catalogUrl, ttlMs = 30_000, timeoutMs = 2_000, dispatcher }: CatalogDirectoryOptions): TenantDirectory {
+  const cache = new Map<string, CachedEntry>();
+  const pending = new Map<string, Promise<TenantEntry | null>>();
+
+  async function fetchEntry(tenantId: string): Promise<TenantEntry | null> {
+    const response = await request(catalogUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: directoryQuery, variables: { id: tenantId } }),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    const body = (await response.body.json()) as { data?: { tenantDirectoryEntry: RawEntry | null }; errors?: unknown };
+    if (response.statusCode !== 200 || !body.data) throw new Error(`catalog answered ${response.statusCode}`);
+    const raw = body.data.tenantDirectoryEntry;
+    return raw ? { id: raw.id, region: raw.region.toLowerCase(), plan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
+  }
+
+  async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
+    try {
+      const entry = await fetchEntry(tenantId);
+      cache.set(tenantId, { entry, expiresAt: Date.now() + ttlMs });
+      return entry;
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'tenants directory lookup failed');
+      if (stale) return stale.entry;
+      throw geofedError('DIRECTORY_UNAVAILABLE', 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
+    } finally {
+      pending.delete(tenantId);
+    }
+  }
+
+  return {
+    lookup(tenantId) {
+      const cached = cache.get(tenantId);
+      if (cached && cached.expiresAt > Date.now()) return Promise.resolve(cached.entry);
+      let lookup = pending.get(tenantId);
+      if (!lookup) {
+        lookup = refresh(tenantId, cached);
+        pending.set(tenantId, lookup);
+      }
+      return lookup;
+    },
+  };
+}
+
+interface RawEntry { id: string; region: string; plan: string; status: string }

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { asc } from 'drizzle-orm';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { resolverError } from '../../gateway/errors.js';
+import type { SubgraphCaller } from '../shared/caller.js';
+import type { Database } from '../shared/db.js';
+import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
+import { products } from './db/schema.js';
+import type { CatalogLoaders, TenantRow } from './loaders.js';
+
+export interface CatalogContext {
+  readonly caller: SubgraphCaller;
+  readonly db: Database;
+  readonly loaders: CatalogLoaders;
+}
+
+interface UpsertProductArgs { id?: string | null; name: string; priceCents: number }
+
+export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
+  Query: {
+    products: (_: unknown, args: { first?: number | null }, { db }: CatalogContext) =>
+      db.select().from(products).orderBy(asc(products.id)).limit(pageSize(args.first, 20)),
+    product: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.product.load(args.id),
+    tenant: (_: unknown, __: unknown, { caller, loaders }: CatalogContext) => loaders.tenant.load(requireTenant(caller).tenantId),
+    tenantDirectoryEntry: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(args.id),
+  },
+  Mutation: {
+    upsertProduct: async (_: unknown, args: UpsertProductArgs, { caller, db }: CatalogContext) => {
+      requireRole(caller, 'admin');
+      if (!Number.isInteger(args.priceCents) || args.priceCents < 0) {
+        throw resolverError('BAD_USER_INPUT', `priceCents must be a non-negative integer, got ${args.priceCents}.`);
+      }
+      const values = { id: args.id ?? `prd_${randomUUID()}`, name: args.name, priceCents: args.priceCents };
+      const [row] = await db
+        .insert(products)
+        .values(values)
+        .onConflictDoUpdate({ target: products.id, set: { name: values.name, priceCents: values.priceCents, updatedAt: new Date() } })
+        .returning();
+      return row;
+    },
+  },
+  Tenant: {
+    __resolveReference: (reference: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(reference.id),
+    region: (tenant: TenantRow) => tenant.region.toUpperCase(),
+    status: (tenant: TenantRow) => tenant.status.toUpperCase(),
+  },
+  Product: {
+    __resolveReference: (reference: { id: string }, { loaders }: CatalogContext) => loaders.product.load(reference.id),
+  },
+};

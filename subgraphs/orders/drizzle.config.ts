@@ -1,0 +1,8 @@
+import { defineConfig } from 'drizzle-kit';
+
+// Run from the project root: `npm run db:generate` writes SQL migrations without a database.
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './subgraphs/orders/db/schema.ts',
+  out: './subgraphs/orders/db/migrations',
+});

@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import type { SubgraphCaller } from '../shared/caller.js';
+import type { Database, DatabaseHandle } from '../shared/db.js';
+import type { SubgraphDefinition } from '../shared/subgraph-server.js';
+import type { PriceLookup } from './catalog-prices.js';
+import { ordersLoaders } from './loaders.js';
+import { ordersResolvers, type OrdersContext } from './resolvers.js';
+import { seedOrdersOfRegion } from './seed.js';
+
+export const ordersMigrations = fileURLToPath(new URL('./db/migrations', import.meta.url));
+
+export interface OrdersOptions {
+  readonly region: string;
+  readonly schemaPath: string;
+  readonly db: Database;
+  /** Prices come from the catalog when an order is placed. */
+  readonly prices: PriceLookup;
+}
+
+export function buildOrders({ region, schemaPath, db, prices }: OrdersOptions): SubgraphDefinition<OrdersContext> {
+  return {
+    name: 'orders',
+    region,
+    schemaPath,
+    resolvers: ordersResolvers,
+    context: (caller: SubgraphCaller) => ({ caller, db, prices, loaders: ordersLoaders(db, caller.tenantId) }),
+  };
+}
+
+export async function prepareOrdersDatabase(handle: DatabaseHandle, region: string): Promise<void> {
+  await handle.migrate(ordersMigrations, 'orders');
+  await seedOrdersOfRegion(handle.db, region);
+}

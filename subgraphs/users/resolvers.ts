@@ -1,0 +1,42 @@
+import { and, eq } from 'drizzle-orm';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { resolverError } from '../../gateway/errors.js';
+import type { SubgraphCaller } from '../shared/caller.js';
+import type { Database } from '../shared/db.js';
+import { requireTenant, requireUser } from '../shared/guards.js';
+import { users } from './db/schema.js';
+import type { UserRow, UsersLoaders } from './loaders.js';
+
+export interface UsersContext {
+  readonly caller: SubgraphCaller;
+  readonly db: Database;
+  readonly loaders: UsersLoaders;
+}
+
+export const usersResolvers: GraphQLResolverMap<UsersContext> = {
+  Query: {
+    me: (_: unknown, __: unknown, { caller, loaders }: UsersContext) => loaders.user.load(requireUser(caller).userId),
+    user: (_: unknown, args: { id: string }, { caller, loaders }: UsersContext) => {
+      requireTenant(caller);
+      return loaders.user.load(args.id);
+    },
+  },
+  Mutation: {
+    updateProfile: async (_: unknown, args: { name: string }, { caller, db }: UsersContext) => {
+      const { tenantId, userId } = requireUser(caller);
+      const name = args.name.trim();
+      if (name.length === 0 || name.length > 200) throw resolverError('BAD_USER_INPUT', 'name must be 1 to 200 characters.');
+      const [row] = await db
+        .update(users)
+        .set({ name })
+        .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
+        .returning();
+      if (!row) throw resolverError('FORBIDDEN', 'The signed-in user does not exist in its tenant.');
+      return row;
+    },
+  },
+  User: {
+    __resolveReference: (reference: { id: string }, { loaders }: UsersContext) => loaders.user.load(reference.id),
+    tenant: (user: UserRow) => ({ __typename: 'Tenant', id: user.tenantId }),
+  },
+};
