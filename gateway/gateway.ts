@@ -58,6 +58,8 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
     gateway,
     plugins: [jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }), httpStatusPlugin()],
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours: the process drains HTTP first, then stops Apollo (see gateway/process.ts).
+    stopOnTerminationSignals: false,
     formatError: maskInternals,
   });
   await server.start();

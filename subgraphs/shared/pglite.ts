@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 
-const pgliteVersion = (createRequire(import.meta.url)('@electric-sql/pglite/package.json') as { version: string }).version;
+// The package exports no package.json; its entry lives in dist/, one level below it.
+const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+const pgliteVersion = (JSON.parse(readFileSync(join(dirname(pgliteEntry), '..', 'package.json'), 'utf8')) as { version: string }).version;
 const templatePath = join(tmpdir(), 'geofed', `pglite-${pgliteVersion}-initdb.tar.gz`);
 let template: Promise<Blob> | undefined;
 

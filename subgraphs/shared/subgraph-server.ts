@@ -41,6 +41,8 @@ export async function startSubgraph<TContext extends BaseContext>(
     schema: buildSubgraphSchema({ typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
     plugins: [ApolloServerPluginInlineTraceDisabled()],
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours: the process drains HTTP first, then stops Apollo (see gateway/process.ts).
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskInternalError(formatted, error, log),
   });
   await server.start();
