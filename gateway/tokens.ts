@@ -21,7 +21,7 @@ export function jwtSecret(env: NodeJS.ProcessEnv = process.env): Uint8Array {
   return new TextEncoder().encode(devJwtSecret);
 }
 
-export async function signToken(claims: TokenClaims, secret: Uint8Array, expiresIn = '12h'): Promise<string> {
+export async function signToken(claims: TokenClaims, secret: Uint8Array, expiresIn: string | number = '12h'): Promise<string> {
   return new SignJWT({ tenant: claims.tenantId, ...(claims.roles.length > 0 ? { roles: [...claims.roles] } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.userId)

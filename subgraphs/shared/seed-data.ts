@@ -53,7 +53,7 @@ export const seedUsers: readonly SeedUser[] = seedTenants.flatMap((tenant) =>
 );
 
 const statuses = ['delivered', 'shipped', 'paid'] as const;
-const firstOrderDate = Date.UTC(2026, 0, 1);
+const firstOrderDate = Date.UTC(2025, 0, 1);
 const dayMs = 86_400_000;
 
 /** The first user of each tenant has 20 orders of 3 to 5 items; every other user has 2 orders of 1 or 2 items. */

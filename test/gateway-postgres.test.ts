@@ -1,0 +1,3 @@
+import { defineGatewaySuite } from './gateway-suite.js';
+
+defineGatewaySuite('postgres');
