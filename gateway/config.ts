@@ -17,9 +17,40 @@ export interface SubgraphConfig {
 export interface GatewaySettings {
   readonly region: string;
   readonly port: number;
+  /** Bound of one subgraph fetch; a regional fetch past it is REGION_UNAVAILABLE. */
   readonly subgraphTimeoutMs: number;
   readonly tenantCacheTtlMs: number;
   readonly maxBodyBytes: number;
+  /** Schema introspection; off in production unless enabled. */
+  readonly introspection: boolean;
+}
+
+export interface CircuitBreakerSettings {
+  /** Consecutive failed fetches to one subgraph in one region that open its breaker. */
+  readonly failureThreshold: number;
+  /** How long an open breaker fails fast before it lets one trial request through. */
+  readonly openMs: number;
+}
+
+export interface SecuritySettings {
+  /** How far a signed subgraph request's timestamp may be from the subgraph's clock. */
+  readonly signatureWindowSeconds: number;
+}
+
+export interface OperationLimits {
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxTokens: number;
+  readonly maxDirectives: number;
+}
+
+export interface AuthSettings {
+  /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
+  readonly jwksUrl?: string;
+  /** Required `iss` claim, when set. */
+  readonly issuer?: string;
+  /** Required `aud` claim, when set. */
+  readonly audience?: string;
 }
 
 export interface GeofedConfig {
@@ -30,6 +61,10 @@ export interface GeofedConfig {
   readonly supergraphPath: string;
   readonly gateway: GatewaySettings;
   readonly subgraphs: readonly SubgraphConfig[];
+  readonly circuitBreaker: CircuitBreakerSettings;
+  readonly security: SecuritySettings;
+  readonly limits: OperationLimits;
+  readonly auth: AuthSettings;
 }
 
 export class ConfigError extends Error {
@@ -47,11 +82,36 @@ const fileSchema = z
       .object({
         region: regionName,
         port: z.number().int().min(0).max(65535).default(4000),
-        subgraph_timeout_ms: z.number().int().positive().default(5000),
+        subgraph_timeout_ms: z.number().int().positive().default(2000),
         tenant_cache_ttl_ms: z.number().int().nonnegative().default(30_000),
         max_body_bytes: z.number().int().positive().default(1_048_576),
+        introspection: z.boolean().optional(),
       })
       .strict(),
+    circuit_breaker: z
+      .object({
+        failure_threshold: z.number().int().positive().default(3),
+        open_ms: z.number().int().positive().default(5000),
+      })
+      .strict()
+      .default({ failure_threshold: 3, open_ms: 5000 }),
+    security: z
+      .object({ signature_window_seconds: z.number().int().positive().default(60) })
+      .strict()
+      .default({ signature_window_seconds: 60 }),
+    limits: z
+      .object({
+        max_depth: z.number().int().positive().default(6),
+        max_aliases: z.number().int().nonnegative().default(15),
+        max_tokens: z.number().int().positive().default(1000),
+        max_directives: z.number().int().nonnegative().default(50),
+      })
+      .strict()
+      .default({ max_depth: 6, max_aliases: 15, max_tokens: 1000, max_directives: 50 }),
+    auth: z
+      .object({ jwks_url: httpUrl.optional(), issuer: z.string().min(1).optional(), audience: z.string().min(1).optional() })
+      .strict()
+      .default({}),
     subgraphs: z.record(
       z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case subgraph name'),
       z
@@ -138,9 +198,27 @@ function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): Geofe
       subgraphTimeoutMs: file.gateway.subgraph_timeout_ms,
       tenantCacheTtlMs: file.gateway.tenant_cache_ttl_ms,
       maxBodyBytes: file.gateway.max_body_bytes,
+      introspection: file.gateway.introspection ?? env.NODE_ENV !== 'production',
     },
     subgraphs,
+    circuitBreaker: { failureThreshold: file.circuit_breaker.failure_threshold, openMs: file.circuit_breaker.open_ms },
+    security: { signatureWindowSeconds: file.security.signature_window_seconds },
+    limits: {
+      maxDepth: file.limits.max_depth,
+      maxAliases: file.limits.max_aliases,
+      maxTokens: file.limits.max_tokens,
+      maxDirectives: file.limits.max_directives,
+    },
+    auth: withoutUndefined({
+      jwksUrl: env.GEOFED_JWKS_URL ?? file.auth.jwks_url,
+      issuer: env.GEOFED_JWT_ISSUER ?? file.auth.issuer,
+      audience: env.GEOFED_JWT_AUDIENCE ?? file.auth.audience,
+    }),
   };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
