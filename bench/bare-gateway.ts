@@ -4,7 +4,8 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { GeofedConfig } from '../gateway/config.js';
 import { apolloRoute, startHttpServer, type RunningHttpServer } from '../gateway/http-server.js';
-import { callerHeaders } from '../subgraphs/shared/caller.js';
+import { signingFetcher } from '../gateway/signing-fetcher.js';
+import { contextHeaders, subgraphSecrets } from '../gateway/signed-context.js';
 
 /**
  * The baseline: a plain @apollo/gateway over the same subgraph servers, pinned
@@ -14,15 +15,19 @@ export async function startBareGateway(config: GeofedConfig, region: string, cal
   const urls = new Map(config.subgraphs.map((s) => [s.name, s.urls[s.scope === 'regional' ? region : config.gateway.region]!]));
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(config.supergraphPath, 'utf8'),
-    buildService: ({ name }) =>
-      new RemoteGraphQLDataSource({
+    buildService: ({ name }) => {
+      const source = new RemoteGraphQLDataSource({
         url: urls.get(name)!,
         willSendRequest({ request }) {
-          request.http?.headers.set(callerHeaders.tenant, caller.tenantId);
-          request.http?.headers.set(callerHeaders.user, caller.userId);
-          request.http?.headers.set(callerHeaders.region, region);
+          request.http?.headers.set(contextHeaders.tenant, caller.tenantId);
+          request.http?.headers.set(contextHeaders.user, caller.userId);
+          request.http?.headers.set(contextHeaders.region, region);
         },
-      }),
+      });
+      // Apollo's own HTTP client, signed so that geofed's subgraphs accept it.
+      source.fetcher = signingFetcher(source.fetcher, subgraphSecrets().current);
+      return source;
+    },
   });
   const server = new ApolloServer({ gateway, plugins: [ApolloServerPluginInlineTraceDisabled()], stopOnTerminationSignals: false });
   await server.start();

@@ -5,6 +5,7 @@ import { ApolloServer } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { callerResolver, jurisdictionPlugin } from '../plugins/jurisdiction.js';
 import { httpStatusPlugin } from '../plugins/http-status.js';
+import { operationLimits } from '../plugins/operation-limits.js';
 import { ConfigError, findSubgraph, type GeofedConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { fieldOwnershipOf, scopeLookup } from './field-ownership.js';
@@ -13,9 +14,11 @@ import { logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource } from './regional-data-source.js';
+import { subgraphSecrets } from './signed-context.js';
+import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
 import { catalogTenantDirectory, type TenantDirectory } from './tenant-directory.js';
-import { jwtSecret } from './tokens.js';
+import { tokenVerifier } from './tokens.js';
 
 export interface GatewayOptions {
   readonly config: GeofedConfig;
@@ -43,7 +46,11 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   const supergraphSdl = readSupergraph(config.supergraphPath);
   const ownership = fieldOwnershipOf(supergraphSdl);
   const metrics = new GatewayMetrics();
+  const production = env.NODE_ENV === 'production';
+  const verifier = tokenVerifier(config.auth, env);
+  const secrets = subgraphSecrets(env);
   const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs });
+  const fetcher = signingFetcher(http.fetcher, secrets.current);
   const subgraphs = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph]));
 
   const gateway = new ApolloGateway({
@@ -51,13 +58,17 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
     buildService: ({ name }) => {
       const subgraph = subgraphs.get(name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      return new RegionalDataSource({ subgraph, gatewayRegion: region, fetcher: http.fetcher, metrics });
+      return new RegionalDataSource({ subgraph, gatewayRegion: region, fetcher, metrics, circuitBreaker: config.circuitBreaker });
     },
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
     plugins: [jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }), httpStatusPlugin()],
+    ...operationLimits(config.limits),
     includeStacktraceInErrorResponses: false,
+    introspection: config.gateway.introspection,
+    // No "Did you mean …" in production: suggestions leak the schema to a prober.
+    hideSchemaDetailsFromClientErrors: production,
     // Shutdown is ours: the process drains HTTP first, then stops Apollo (see gateway/process.ts).
     stopOnTerminationSignals: false,
     formatError: maskInternals,
@@ -65,8 +76,10 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   await server.start();
 
   const resolveCaller = callerResolver({
-    directory: directory ?? catalogTenantDirectory({ catalogUrl: findSubgraph(config, 'catalog').urls[region]!, ttlMs: config.gateway.tenantCacheTtlMs }),
-    jwtSecret: jwtSecret(env),
+    directory:
+      directory ??
+      catalogTenantDirectory({ catalogUrl: findSubgraph(config, 'catalog').urls[region]!, ttlMs: config.gateway.tenantCacheTtlMs, secret: secrets.current }),
+    verifier,
     regions: config.regions,
   });
   const contexts = new WeakMap<IncomingMessage, GatewayContext>();
@@ -78,7 +91,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
       return context;
     },
   });
-  const ready = readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })));
+  const ready = readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })), secrets.current);
 
   const listener = await startHttpServer({
     host,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
@@ -73,42 +73,52 @@ export interface ApolloRouteOptions<TContext extends BaseContext> {
   readonly maxBodyBytes: number;
   /** Builds the request's context; a `GraphQLError` it throws is answered with its `extensions.http` status. */
   readonly context: (req: IncomingMessage) => Promise<TContext>;
-  /** Runs after Apollo answered and before the response is written. */
-  readonly beforeWrite?: (response: HTTPGraphQLResponse, req: IncomingMessage) => void;
 }
 
 /** Serves one ApolloServer on a route: GET and POST, JSON bodies, GraphQL-shaped errors for bad bodies. */
 export function apolloRoute<TContext extends BaseContext>(server: ApolloServer<TContext>, options: ApolloRouteOptions<TContext>): RouteHandler {
   return async (req, res, url) => {
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-    const body = await readBody(req, options.maxBodyBytes);
+    const body = await readRequestBody(req, options.maxBodyBytes);
     if (!body.ok) {
-      writeJson(res, body.status, { errors: [{ message: body.message, extensions: { code: 'BAD_REQUEST' } }] });
+      writeGraphQLError(res, body.status, body.message, 'BAD_REQUEST');
       return;
     }
     const response = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: body.value },
+      httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed),
       context: () => options.context(req),
     });
-    options.beforeWrite?.(response, req);
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await writeApolloResponse(res, response);
   };
 }
 
-type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; message: string };
+export function httpGraphQLRequest(req: IncomingMessage, url: URL, body: unknown): HTTPGraphQLRequest {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return { method: req.method ?? 'GET', headers, search: url.search, body };
+}
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
-  if (req.method !== 'POST') return { ok: true, value: undefined };
+export async function writeApolloResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+export function writeGraphQLError(res: ServerResponse, status: number, message: string, code: string): void {
+  writeJson(res, status, { errors: [{ message, extensions: { code } }] });
+}
+
+export type RequestBody = { ok: true; raw: Buffer; parsed: unknown } | { ok: false; status: number; message: string };
+
+/** Reads a POST body up to `maxBytes`; JSON bodies are parsed, a malformed one is a 400, an oversized one a 413. */
+export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
+  if (req.method !== 'POST') return { ok: true, raw: Buffer.alloc(0), parsed: undefined };
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -118,14 +128,15 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRes
     }
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  const text = raw.toString('utf8');
   const contentType = req.headers['content-type'] ?? '';
   if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
     // Apollo's CSRF prevention and body checks decide what a non-JSON POST gets.
-    return { ok: true, value: text.length > 0 ? text : undefined };
+    return { ok: true, raw, parsed: text.length > 0 ? text : undefined };
   }
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, raw, parsed: JSON.parse(text) as unknown };
   } catch (error) {
     return { ok: false, status: 400, message: `request body is not valid JSON: ${(error as Error).message}` };
   }

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { postSignedGraphQL } from './signed-post.js';
 
 export interface ProbeTarget { readonly name: string; readonly url: string }
 export interface ReadinessReport { readonly ready: boolean; readonly subgraphs: Record<string, 'up' | 'down'> }
@@ -8,23 +8,17 @@ export interface ReadinessReport { readonly ready: boolean; readonly subgraphs: 
  * query. Probes run in parallel with a short deadline, so a dead subgraph makes
  * the gateway not-ready quickly instead of hanging the orchestrator's check.
  */
-export function readinessProbe(targets: readonly ProbeTarget[], timeoutMs = 1_000): () => Promise<ReadinessReport> {
+export function readinessProbe(targets: readonly ProbeTarget[], secret: string, timeoutMs = 1_000): () => Promise<ReadinessReport> {
   return async () => {
-    const results = await Promise.all(targets.map(async (target) => [target.name, (await isUp(target.url, timeoutMs)) ? 'up' : 'down'] as const));
+    const results = await Promise.all(targets.map(async (target) => [target.name, (await isUp(target.url, secret, timeoutMs)) ? 'up' : 'down'] as const));
     return { ready: results.every(([, state]) => state === 'up'), subgraphs: Object.fromEntries(results) };
   };
 }
 
-async function isUp(url: string, timeoutMs: number): Promise<boolean> {
+async function isUp(url: string, secret: string, timeoutMs: number): Promise<boolean> {
   try {
-    const response = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"query":"{ __typename }"}',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await response.body.dump();
-    return response.statusCode === 200;
+    const answer = await postSignedGraphQL<{ __typename: string }>(url, { query: '{ __typename }' }, { secret, timeoutMs });
+    return answer.status === 200 && answer.body.data?.__typename === 'Query';
   } catch {
     return false;
   }

@@ -1,55 +1,82 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
-import type { Fetcher } from '@apollo/utils.fetcher';
+import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
-import type { SubgraphConfig } from './config.js';
+import { auditRegionalFetch } from './audit.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreakerSettings, SubgraphConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { geofedError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { callerHeaders } from '../subgraphs/shared/caller.js';
+import { contextHeaders } from './signed-context.js';
 
 export interface RegionalDataSourceOptions {
   readonly subgraph: SubgraphConfig;
   /** Global subgraphs are read from the instance of this region. */
   readonly gatewayRegion: string;
+  /** Signs every request (see signing-fetcher.ts). */
   readonly fetcher: Fetcher;
   readonly metrics: GatewayMetrics;
+  readonly circuitBreaker: CircuitBreakerSettings;
 }
 
 /**
  * The one place where a fetch's region is chosen. Apollo calls `buildService`
  * once per subgraph, and the query plan is shared by every tenant, so the
  * choice is made here, per fetch: a regional subgraph's fetch goes to the
- * tenant's home region, a global one to the gateway's own region. Each region
- * has its own RemoteGraphQLDataSource, so Apollo's protocol handling (cache
- * hints, error shapes) stays as it is.
+ * tenant's home region, a global one to the gateway's own region, for queries
+ * and mutations alike. Each region has its own RemoteGraphQLDataSource (so
+ * Apollo's protocol handling stays as it is) and its own circuit breaker.
+ * There is no fallback: a region that cannot be reached is an error, because
+ * its data must not be served from anywhere else.
  */
 export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
-  private readonly perRegion: ReadonlyMap<string, RemoteGraphQLDataSource<GatewayContext>>;
+  private readonly perRegion: ReadonlyMap<string, { source: RemoteGraphQLDataSource<GatewayContext>; breaker: CircuitBreaker }>;
 
   constructor(private readonly options: RegionalDataSourceOptions) {
     this.perRegion = new Map(
-      Object.entries(options.subgraph.urls).map(([region, url]) => [region, new ContextForwardingDataSource({ url, fetcher: options.fetcher })]),
+      Object.entries(options.subgraph.urls).map(([region, url]) => [
+        region,
+        { source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }), breaker: new CircuitBreaker(options.circuitBreaker) },
+      ]),
     );
   }
 
   async process(request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { subgraph, metrics } = this.options;
     const region = this.regionOf(request);
-    const source = this.perRegion.get(region);
-    if (!source) throw geofedError('REGION_UNAVAILABLE', `The ${subgraph.name} service has no instance in region "${region}".`);
+    const target = this.perRegion.get(region);
+    if (!target) throw geofedError('REGION_UNAVAILABLE', `The ${subgraph.name} service has no instance in region "${region}".`);
+    const audit = (outcome: 'ok' | 'error' | 'refused') => {
+      if (subgraph.scope !== 'regional' || request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
+      const tenant = request.context.caller?.tenantId;
+      if (tenant !== undefined) auditRegionalFetch({ tenant, region, subgraph: subgraph.name, operation: request.incomingRequestContext.operationName ?? null, outcome });
+    };
+    if (!target.breaker.tryAcquire()) {
+      audit('refused');
+      throw this.unavailable(region);
+    }
     const stopTimer = metrics.subgraphFetchTimer(subgraph.name, region);
     try {
-      const response = await source.process(request);
+      const response = await target.source.process(request);
+      target.breaker.recordSuccess();
       stopTimer('ok');
+      audit('ok');
       if (subgraph.scope === 'regional' && request.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION) {
         request.context.dataRegions.add(region);
       }
       return response;
     } catch (error) {
       stopTimer('error');
-      throw this.unavailable(error, region);
+      audit('error');
+      // A coded answer from the subgraph (401, 403…) means the region is up.
+      if (error instanceof SubgraphAnswerError) {
+        target.breaker.recordSuccess();
+        throw error;
+      }
+      target.breaker.recordFailure();
+      throw this.unavailable(region);
     }
   }
 
@@ -64,8 +91,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   /** Transport failures become a coded error that names neither URL nor host. */
-  private unavailable(error: unknown, region: string): GraphQLError {
-    if (error instanceof GraphQLError && typeof error.extensions.code === 'string' && !('response' in error.extensions)) return error;
+  private unavailable(region: string): GraphQLError {
     const { subgraph } = this.options;
     return subgraph.scope === 'regional'
       ? geofedError('REGION_UNAVAILABLE', `The tenant's home region (${region}) cannot be reached for ${subgraph.name}; its data is never served from another region. Retry later.`, { region })
@@ -73,16 +99,45 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
   }
 }
 
-/** Forwards the caller resolved by the gateway; nothing a client sent is passed on. */
+/** A non-2xx answer that carried a GraphQL error with a code: the subgraph spoke, so it is not an outage. */
+class SubgraphAnswerError extends GraphQLError {
+  constructor(message: string, code: string) {
+    super(message, { extensions: { code } });
+  }
+}
+
+/**
+ * Forwards the caller resolved by the gateway; nothing a client sent is passed
+ * on (Apollo builds each subgraph request's headers afresh). The signing
+ * fetcher signs these values together with the body.
+ */
 class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
     const caller = options.context.caller;
     const headers = options.request.http?.headers;
     if (!caller || !headers) return;
-    headers.set(callerHeaders.tenant, caller.tenantId);
-    headers.set(callerHeaders.user, caller.userId);
-    headers.set(callerHeaders.region, caller.region);
-    if (caller.roles.length > 0) headers.set(callerHeaders.roles, caller.roles.join(','));
+    headers.set(contextHeaders.tenant, caller.tenantId);
+    headers.set(contextHeaders.user, caller.userId);
+    headers.set(contextHeaders.region, caller.region);
+    if (caller.roles.length > 0) headers.set(contextHeaders.roles, caller.roles.join(','));
   }
+
+  /** Keeps the code and message of a subgraph's refusal (RESIDENCY_VIOLATION, UNAUTHENTICATED…), never its URL. */
+  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+    const first = await firstCodedError(response);
+    if (first) return new SubgraphAnswerError(first.message, first.code);
+    return new GraphQLError(`subgraph answered HTTP ${response.status}`);
+  }
+}
+
+async function firstCodedError(response: FetcherResponse): Promise<{ message: string; code: string } | undefined> {
+  try {
+    const body = (await response.json()) as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] };
+    const first = body.errors?.[0];
+    if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') return { message: first.message, code: first.extensions.code };
+  } catch {
+    // Not JSON: treated as an outage below.
+  }
+  return undefined;
 }

@@ -1,9 +1,11 @@
 import type { GeofedConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
+import { subgraphSecrets } from './signed-context.js';
 import { subgraphKinds } from '../subgraphs/registry.js';
 import { openDatabase, type DatabaseHandle } from '../subgraphs/shared/db.js';
 import type { DatabasePlan } from '../subgraphs/shared/database-plan.js';
-import { startSubgraph, type RunningSubgraph } from '../subgraphs/shared/subgraph-server.js';
+import { startSubgraph, type AnySubgraphDefinition, type RunningSubgraph, type SubgraphListenOptions, type SubgraphTestHooks } from '../subgraphs/shared/subgraph-server.js';
+import type { UsersTestHooks } from '../subgraphs/users/loaders.js';
 
 export interface StackOptions {
   readonly config: GeofedConfig;
@@ -13,6 +15,8 @@ export interface StackOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Sees every SQL statement, with the database it went to (`catalog` or a region). */
   readonly onQuery?: (database: string, sql: string) => void;
+  /** Fault-injection switches: only tests pass them; no command line or variable can. */
+  readonly testHooks?: SubgraphTestHooks & UsersTestHooks;
 }
 
 export interface RunningStack {
@@ -23,7 +27,17 @@ export interface RunningStack {
   /** `catalog` and one per region. */
   readonly databases: ReadonlyMap<string, DatabaseHandle>;
   subgraph(name: string, region: string): RunningSubgraph;
+  /** Stops the regional subgraph servers of a region (an outage); `startRegion` brings them back on the same ports. */
+  stopRegion(region: string): Promise<void>;
+  startRegion(region: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface Instance {
+  readonly definition: AnySubgraphDefinition;
+  readonly regional: boolean;
+  port: number;
+  running: RunningSubgraph | undefined;
 }
 
 /**
@@ -32,11 +46,21 @@ export interface RunningStack {
  * database belongs to the process that opened it, so users and orders of a
  * region share that region's database here.
  */
-export async function startStack({ config, databases: plan, ports, env = process.env, onQuery }: StackOptions): Promise<RunningStack> {
+export async function startStack({ config, databases: plan, ports, env = process.env, onQuery, testHooks }: StackOptions): Promise<RunningStack> {
   const databases = new Map<string, DatabaseHandle>();
-  const subgraphs: RunningSubgraph[] = [];
+  const instances: Instance[] = [];
+  const secrets = subgraphSecrets(env);
+  const listen: Omit<SubgraphListenOptions, 'port'> = {
+    security: { secrets: secrets.accepted, windowSeconds: config.security.signatureWindowSeconds },
+    production: env.NODE_ENV === 'production',
+    ...(testHooks ? { testHooks } : {}),
+  };
+  const start = async (instance: Instance) => {
+    instance.running = await startSubgraph(instance.definition, { ...listen, port: instance.port });
+    instance.port = new URL(instance.running.url).port === '' ? instance.port : Number(new URL(instance.running.url).port);
+  };
   const stopAll = async () => {
-    await Promise.allSettled(subgraphs.map((subgraph) => subgraph.stop()));
+    await Promise.allSettled(instances.map((instance) => instance.running?.stop()));
     await Promise.allSettled([...databases.values()].map((handle) => handle.close()));
   };
   try {
@@ -44,6 +68,7 @@ export async function startStack({ config, databases: plan, ports, env = process
     for (const [name, target] of targets) {
       databases.set(name, await openDatabase(target, onQuery ? { onQuery: (sql) => onQuery(name, sql) } : {}));
     }
+    // The catalog starts first: orders instances price new orders through the catalog of their region.
     const ordered = [...config.subgraphs].sort((a, b) => Number(subgraphKinds[b.name]?.database === 'catalog') - Number(subgraphKinds[a.name]?.database === 'catalog'));
     const prepared = new Set<string>();
     const urls = new Map<string, Record<string, string>>();
@@ -52,30 +77,50 @@ export async function startStack({ config, databases: plan, ports, env = process
       if (!kind) throw new Error(`${config.file}: geofed has no subgraph "${subgraph.name}" to start (it ships ${Object.keys(subgraphKinds).join(', ')})`);
       const bound: Record<string, string> = {};
       for (const region of config.regions) {
-        const handle = databases.get(kind.database === 'catalog' ? 'catalog' : region)!;
-        const preparedKey = `${subgraph.name}:${kind.database === 'catalog' ? 'catalog' : region}`;
-        if (!prepared.has(preparedKey)) {
-          await kind.prepare(handle, region);
-          prepared.add(preparedKey);
+        const databaseName = kind.database === 'catalog' ? 'catalog' : region;
+        const database = databases.get(databaseName)!;
+        if (!prepared.has(`${subgraph.name}:${databaseName}`)) {
+          await kind.prepare(database, region);
+          prepared.add(`${subgraph.name}:${databaseName}`);
         }
-        const definition = kind.build({ region, schemaPath: subgraph.schemaPath, db: handle.db, catalogUrl: urls.get('catalog')?.[region] ?? subgraph.urls[region]! });
-        const running = await startSubgraph(definition, { port: ports === 'config' ? portOf(subgraph.urls[region]!) : 0 });
-        subgraphs.push(running);
-        bound[region] = running.url;
+        const definition = kind.build({
+          region,
+          schemaPath: subgraph.schemaPath,
+          database,
+          catalogUrl: urls.get('catalog')?.[region] ?? subgraph.urls[region]!,
+          signingSecret: secrets.current,
+          ...(testHooks ? { testHooks } : {}),
+        });
+        const instance: Instance = { definition, regional: kind.database === 'regional', port: ports === 'config' ? portOf(subgraph.urls[region]!) : 0, running: undefined };
+        instances.push(instance);
+        await start(instance);
+        bound[region] = instance.running!.url;
       }
       urls.set(subgraph.name, bound);
     }
     const served: GeofedConfig = { ...config, subgraphs: config.subgraphs.map((s) => ({ ...s, urls: urls.get(s.name)! })) };
     const gateway = await startGateway({ config: served, env, ...(ports === 'ephemeral' ? { port: 0 } : {}) });
+    const inRegion = (region: string) => instances.filter((i) => i.regional && i.definition.region === region);
     return {
       gateway,
       config: served,
-      subgraphs,
+      get subgraphs() {
+        return instances.flatMap((i) => (i.running ? [i.running] : []));
+      },
       databases,
       subgraph(name, region) {
-        const found = subgraphs.find((s) => s.name === name && s.region === region);
-        if (!found) throw new Error(`no ${name} subgraph in ${region}`);
+        const found = instances.find((i) => i.definition.name === name && i.definition.region === region)?.running;
+        if (!found) throw new Error(`no running ${name} subgraph in ${region}`);
         return found;
+      },
+      async stopRegion(region) {
+        for (const instance of inRegion(region)) {
+          await instance.running?.stop();
+          instance.running = undefined;
+        }
+      },
+      async startRegion(region) {
+        for (const instance of inRegion(region)) if (!instance.running) await start(instance);
       },
       async stop() {
         await gateway.stop();

@@ -1,6 +1,7 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { geofedError } from './errors.js';
 import { logger } from './logger.js';
+import { postSignedGraphQL } from './signed-post.js';
 
 export interface TenantEntry {
   readonly id: string;
@@ -18,6 +19,8 @@ export interface TenantDirectory {
 export interface CatalogDirectoryOptions {
   /** The catalog instance of the gateway's own region. */
   readonly catalogUrl: string;
+  /** Signs the lookups (GEOFED_SUBGRAPH_SECRET). */
+  readonly secret: string;
   /** How long an answer (found or not) is reused. @default 30000 */
   readonly ttlMs?: number;
   /** @default 2000 */
@@ -38,22 +41,18 @@ interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: 
  * cannot be reached, a stale entry keeps serving (a tenant's region does not
  * change under load); with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
  */
-export function catalogTenantDirectory({ catalogUrl, ttlMs = 30_000, timeoutMs = 2_000, dispatcher }: CatalogDirectoryOptions): TenantDirectory {
+export function catalogTenantDirectory({ catalogUrl, secret, ttlMs = 30_000, timeoutMs = 2_000, dispatcher }: CatalogDirectoryOptions): TenantDirectory {
   const cache = new Map<string, CachedEntry>();
   const pending = new Map<string, Promise<TenantEntry | null>>();
 
   async function fetchEntry(tenantId: string): Promise<TenantEntry | null> {
-    const response = await request(catalogUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: directoryQuery, variables: { id: tenantId } }),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      ...(dispatcher ? { dispatcher } : {}),
-    });
-    const body = (await response.body.json()) as { data?: { tenantDirectoryEntry: RawEntry | null }; errors?: unknown };
-    if (response.statusCode !== 200 || !body.data) throw new Error(`catalog answered ${response.statusCode}`);
-    const raw = body.data.tenantDirectoryEntry;
+    const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
+      catalogUrl,
+      { query: directoryQuery, variables: { id: tenantId } },
+      { secret, timeoutMs, ...(dispatcher ? { dispatcher } : {}) },
+    );
+    if (answer.status !== 200 || !answer.body.data) throw new Error(`catalog answered ${answer.status}`);
+    const raw = answer.body.data.tenantDirectoryEntry;
     return raw ? { id: raw.id, region: raw.region.toLowerCase(), plan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
   }
 

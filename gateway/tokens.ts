@@ -1,5 +1,5 @@
-import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
-import { ConfigError } from './config.js';
+import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { ConfigError, type AuthSettings } from './config.js';
 import { geofedError } from './errors.js';
 
 /** Documented in README.md; refused when NODE_ENV=production. */
@@ -12,13 +12,27 @@ export interface TokenClaims {
   readonly roles: readonly string[];
 }
 
-export function jwtSecret(env: NodeJS.ProcessEnv = process.env): Uint8Array {
-  const secret = env.GEOFED_JWT_SECRET;
-  if (secret) return new TextEncoder().encode(secret);
+/**
+ * The HS256 secret, or undefined when HS256 is off (production with only a
+ * JWKS). Production refuses the dev secret, and a missing one unless a JWKS
+ * is configured.
+ */
+export function hs256Secret(env: NodeJS.ProcessEnv = process.env, jwksConfigured = false): Uint8Array | undefined {
+  const secret = env.GEOFED_JWT_SECRET || undefined;
   if (env.NODE_ENV === 'production') {
-    throw new ConfigError('GEOFED_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters).');
+    if (secret === devJwtSecret || (secret !== undefined && secret.length < 32)) {
+      throw new ConfigError('GEOFED_JWT_SECRET: production needs a secret of its own of at least 32 characters, not the dev default.');
+    }
+    if (secret === undefined && !jwksConfigured) {
+      throw new ConfigError('GEOFED_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters) or auth.jwks_url.');
+    }
   }
-  return new TextEncoder().encode(devJwtSecret);
+  return new TextEncoder().encode(secret ?? devJwtSecret);
+}
+
+/** The secret dev tokens are signed with (`npm run token`, `npm start`). */
+export function jwtSecret(env: NodeJS.ProcessEnv = process.env): Uint8Array {
+  return hs256Secret(env)!;
 }
 
 export async function signToken(claims: TokenClaims, secret: Uint8Array, expiresIn: string | number = '12h'): Promise<string> {
@@ -30,25 +44,54 @@ export async function signToken(claims: TokenClaims, secret: Uint8Array, expires
     .sign(secret);
 }
 
+export type TokenVerifier = (token: string) => Promise<TokenClaims>;
+
 /**
- * Verifies an HS256 token and returns its claims. Any claim about region or
+ * Verifies client tokens: HS256 with GEOFED_JWT_SECRET, and RS256/ES256
+ * against `auth.jwks_url` when set; `exp` and `nbf` always, `iss` and `aud`
+ * when configured. `alg: none` is never accepted. Any claim about region or
  * jurisdiction is ignored on purpose: the tenants directory is the only authority.
  */
-export async function verifyToken(token: string, secret: Uint8Array): Promise<TokenClaims> {
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] }));
-  } catch (error) {
-    const reason = error instanceof joseErrors.JWTExpired ? 'the token has expired' : 'the token is malformed or its signature is invalid';
-    throw geofedError('UNAUTHENTICATED', `Authentication failed: ${reason}. Get a new token and send it as "Authorization: Bearer <token>".`);
-  }
-  const tenant = payload.tenant;
+export function tokenVerifier(auth: AuthSettings, env: NodeJS.ProcessEnv = process.env): TokenVerifier {
+  const hsKey = hs256Secret(env, auth.jwksUrl !== undefined);
+  const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000 }) : undefined;
+  const algorithms = [...(hsKey ? ['HS256'] : []), ...(jwks ? ['RS256', 'ES256'] : [])];
+  const keyFor = (header: JWTHeaderParameters) => {
+    if (header.alg === 'HS256' && hsKey) return hsKey;
+    if (jwks && (header.alg === 'RS256' || header.alg === 'ES256')) return jwks(header);
+    throw new joseErrors.JOSEAlgNotAllowed(`"${header.alg}" is not an accepted algorithm`);
+  };
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keyFor, {
+        algorithms,
+        clockTolerance: 5,
+        ...(auth.issuer ? { issuer: auth.issuer } : {}),
+        ...(auth.audience ? { audience: auth.audience } : {}),
+      }));
+    } catch (error) {
+      throw geofedError('UNAUTHENTICATED', `Authentication failed: ${reasonOf(error)}. Get a new token and send it as "Authorization: Bearer <token>".`);
+    }
+    return claimsOf(payload);
+  };
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's "${error.claim}" claim is not accepted`;
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token\'s algorithm is not accepted';
+  return 'the token is malformed or its signature is invalid';
+}
+
+function claimsOf(payload: JWTPayload): TokenClaims {
+  const { tenant, sub } = payload;
   const roles = payload.roles ?? [];
-  if (typeof tenant !== 'string' || tenant.length === 0 || typeof payload.sub !== 'string' || payload.sub.length === 0) {
-    throw geofedError('UNAUTHENTICATED', 'Authentication failed: the token needs a "sub" and a "tenant" claim.');
+  if (typeof tenant !== 'string' || tenant.length === 0 || typeof sub !== 'string' || sub.length === 0) {
+    throw geofedError('UNAUTHENTICATED', 'Authentication failed: the token needs a "sub" and a "tenant" claim, both strings.');
   }
   if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) {
     throw geofedError('UNAUTHENTICATED', 'Authentication failed: the "roles" claim must be a list of strings.');
   }
-  return { userId: payload.sub, tenantId: tenant, roles };
+  return { userId: sub, tenantId: tenant, roles };
 }

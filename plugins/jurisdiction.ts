@@ -5,12 +5,12 @@ import type { Caller, GatewayContext } from '../gateway/context.js';
 import { geofedError } from '../gateway/errors.js';
 import { touchesRegionalData, type FieldOwnership } from '../gateway/field-ownership.js';
 import type { TenantDirectory } from '../gateway/tenant-directory.js';
-import { verifyToken } from '../gateway/tokens.js';
+import type { TokenVerifier } from '../gateway/tokens.js';
 
 export interface CallerResolverOptions {
   readonly directory: TenantDirectory;
-  /** HS256 secret of the tokens (`GEOFED_JWT_SECRET`). */
-  readonly jwtSecret: Uint8Array;
+  /** Verifies client tokens (HS256, and RS256/ES256 through a JWKS when configured). */
+  readonly verifier: TokenVerifier;
   /** Regions this deployment serves; a tenant homed elsewhere cannot be served. */
   readonly regions: readonly string[];
 }
@@ -22,12 +22,12 @@ export interface CallerResolverOptions {
  * `Authorization` header means an anonymous caller; a bad one is refused even
  * for public fields, so a client never mistakes a broken token for a session.
  */
-export function callerResolver({ directory, jwtSecret, regions }: CallerResolverOptions) {
+export function callerResolver({ directory, verifier, regions }: CallerResolverOptions) {
   return async (authorization: string | undefined): Promise<Caller | null> => {
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw geofedError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
-    const claims = await verifyToken(match[1]!, jwtSecret);
+    const claims = await verifier(match[1]!);
     const tenant = await directory.lookup(claims.tenantId);
     if (!tenant) throw geofedError('FORBIDDEN', `Tenant "${claims.tenantId}" is not in the tenants directory.`);
     if (tenant.status === 'suspended') throw geofedError('FORBIDDEN', `Tenant "${claims.tenantId}" is suspended; contact its administrator.`);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfigPath, findSubgraph, loadConfig } from '../gateway/config.js';
 import { runUntilSignalled } from '../gateway/process.js';
+import { subgraphSecrets } from '../gateway/signed-context.js';
 import { portOf } from '../gateway/stack.js';
 import { subgraphKinds } from './registry.js';
 import { catalogDatabaseVariable, dataDirectory, regionDatabaseVariable } from './shared/database-plan.js';
@@ -27,8 +28,20 @@ await runUntilSignalled(async () => {
   const handle = await openDatabase(target);
   try {
     await kind.prepare(handle, region);
-    const definition = kind.build({ region, schemaPath: subgraph.schemaPath, db: handle.db, catalogUrl: findSubgraph(config, 'catalog').urls[region]! });
-    const running = await startSubgraph(definition, { host: process.env.HOST ?? '127.0.0.1', port: portOf(url) });
+    const secrets = subgraphSecrets();
+    const definition = kind.build({
+      region,
+      schemaPath: subgraph.schemaPath,
+      database: handle,
+      catalogUrl: findSubgraph(config, 'catalog').urls[region]!,
+      signingSecret: secrets.current,
+    });
+    const running = await startSubgraph(definition, {
+      host: process.env.HOST ?? '127.0.0.1',
+      port: portOf(url),
+      security: { secrets: secrets.accepted, windowSeconds: config.security.signatureWindowSeconds },
+      production: process.env.NODE_ENV === 'production',
+    });
     console.log(`geofed ${name} (${region}, ${handle.driver}) serving ${running.url}`);
     return {
       async stop() {

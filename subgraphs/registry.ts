@@ -1,16 +1,21 @@
 import { catalogPriceLookup } from './orders/catalog-prices.js';
 import { buildCatalog, prepareCatalogDatabase } from './catalog/server.js';
 import { buildOrders, prepareOrdersDatabase } from './orders/server.js';
-import type { Database, DatabaseHandle } from './shared/db.js';
+import type { DatabaseHandle } from './shared/db.js';
 import type { AnySubgraphDefinition } from './shared/subgraph-server.js';
+import type { UsersTestHooks } from './users/loaders.js';
 import { buildUsers, prepareUsersDatabase } from './users/server.js';
 
 export interface SubgraphDependencies {
   readonly region: string;
   readonly schemaPath: string;
-  readonly db: Database;
+  readonly database: DatabaseHandle;
   /** The catalog instance of the same region. */
   readonly catalogUrl: string;
+  /** Signs the subgraph's own calls to other subgraphs. */
+  readonly signingSecret: string;
+  /** Only tests set these. */
+  readonly testHooks?: UsersTestHooks;
 }
 
 export interface SubgraphKind {
@@ -26,17 +31,17 @@ export const subgraphKinds: Readonly<Record<string, SubgraphKind>> = {
   catalog: {
     database: 'catalog',
     prepare: (handle) => prepareCatalogDatabase(handle),
-    build: ({ region, schemaPath, db }) => buildCatalog({ region, schemaPath, db }),
+    build: ({ region, schemaPath, database }) => buildCatalog({ region, schemaPath, database }),
   },
   users: {
     database: 'regional',
     prepare: prepareUsersDatabase,
-    build: ({ region, schemaPath, db }) => buildUsers({ region, schemaPath, db }),
+    build: ({ region, schemaPath, database, testHooks }) => buildUsers({ region, schemaPath, database, ...(testHooks ? { testHooks } : {}) }),
   },
   orders: {
     database: 'regional',
     prepare: prepareOrdersDatabase,
-    build: ({ region, schemaPath, db, catalogUrl }) =>
-      buildOrders({ region, schemaPath, db, prices: catalogPriceLookup(catalogUrl) }),
+    build: ({ region, schemaPath, database, catalogUrl, signingSecret }) =>
+      buildOrders({ region, schemaPath, database, prices: catalogPriceLookup(catalogUrl, signingSecret) }),
   },
 };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { jwtSecret, verifyToken } from '../gateway/tokens.js';
+import { tokenVerifier } from '../gateway/tokens.js';
 
 const run = promisify(execFile);
 const tsx = join('node_modules', '.bin', 'tsx');
@@ -26,7 +26,7 @@ describe('command line', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    expect(await verifyToken(stdout.trim(), jwtSecret({}))).toEqual({ tenantId: 'initech', userId: 'usr_initech_1', roles: ['admin'] });
+    expect(await tokenVerifier({}, {})(stdout.trim())).toEqual({ tenantId: 'initech', userId: 'usr_initech_1', roles: ['admin'] });
     expect(decodeJwt(stdout.trim())).not.toHaveProperty('region');
   });
 

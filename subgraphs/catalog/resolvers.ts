@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { asc } from 'drizzle-orm';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { resolverError } from '../../gateway/errors.js';
-import type { SubgraphCaller } from '../shared/caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
 import { products } from './db/schema.js';
 import type { CatalogLoaders, TenantRow } from './loaders.js';
 
 export interface CatalogContext {
-  readonly caller: SubgraphCaller;
+  readonly caller: SignedCaller;
   readonly db: Database;
   readonly loaders: CatalogLoaders;
 }

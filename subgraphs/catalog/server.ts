@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { SubgraphCaller } from '../shared/caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
 import { catalogLoaders } from './loaders.js';
@@ -11,16 +11,18 @@ export const catalogMigrations = fileURLToPath(new URL('./db/migrations', import
 export interface CatalogOptions {
   readonly region: string;
   readonly schemaPath: string;
-  readonly db: Database;
+  readonly database: DatabaseHandle;
 }
 
-export function buildCatalog({ region, schemaPath, db }: CatalogOptions): SubgraphDefinition<CatalogContext> {
+export function buildCatalog({ region, schemaPath, database }: CatalogOptions): SubgraphDefinition<CatalogContext> {
   return {
     name: 'catalog',
     region,
     schemaPath,
     resolvers: catalogResolvers,
-    context: (caller: SubgraphCaller) => ({ caller, db, loaders: catalogLoaders(db) }),
+    scope: 'global',
+    database,
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, loaders: catalogLoaders(db) }),
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { resolverError } from '../../gateway/errors.js';
-import type { SubgraphCaller } from '../shared/caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireUser } from '../shared/guards.js';
 import type { PriceLookup } from './catalog-prices.js';
@@ -9,7 +9,7 @@ import { orderItems, orders } from './db/schema.js';
 import type { OrderItemRow, OrderRow, OrdersLoaders } from './loaders.js';
 
 export interface OrdersContext {
-  readonly caller: SubgraphCaller;
+  readonly caller: SignedCaller;
   readonly db: Database;
   readonly loaders: OrdersLoaders;
   readonly prices: PriceLookup;
@@ -25,7 +25,7 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
     placeOrder: async (_: unknown, args: { items: OrderItemInput[] }, { caller, db, prices }: OrdersContext) => {
       const { tenantId, userId } = requireUser(caller);
       validateItems(args.items);
-      const priced = await prices([...new Set(args.items.map((item) => item.productId))]);
+      const priced = await prices([...new Set(args.items.map((item) => item.productId))], caller);
       const unknown = args.items.find((item) => !priced.has(item.productId));
       if (unknown) throw resolverError('BAD_USER_INPUT', `There is no product "${unknown.productId}".`);
       const orderId = `ord_${randomUUID()}`;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { SubgraphCaller } from '../shared/caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
 import type { PriceLookup } from './catalog-prices.js';
@@ -12,18 +12,20 @@ export const ordersMigrations = fileURLToPath(new URL('./db/migrations', import.
 export interface OrdersOptions {
   readonly region: string;
   readonly schemaPath: string;
-  readonly db: Database;
+  readonly database: DatabaseHandle;
   /** Prices come from the catalog when an order is placed. */
   readonly prices: PriceLookup;
 }
 
-export function buildOrders({ region, schemaPath, db, prices }: OrdersOptions): SubgraphDefinition<OrdersContext> {
+export function buildOrders({ region, schemaPath, database, prices }: OrdersOptions): SubgraphDefinition<OrdersContext> {
   return {
     name: 'orders',
     region,
     schemaPath,
     resolvers: ordersResolvers,
-    context: (caller: SubgraphCaller) => ({ caller, db, prices, loaders: ordersLoaders(db, caller.tenantId) }),
+    scope: 'regional',
+    database,
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, prices, loaders: ordersLoaders(db, caller.tenantId) }),
   };
 }
 

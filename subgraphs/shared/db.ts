@@ -1,4 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -15,9 +16,25 @@ export type DatabaseTarget =
   | { readonly driver: 'pglite'; readonly dataDir?: string }
   | { readonly driver: 'postgres'; readonly url: string };
 
+/**
+ * The role tenant-scoped transactions run as: not a superuser, no BYPASSRLS,
+ * owner of nothing, so PostgreSQL's row-level security applies to it.
+ * Created by the users/orders migrations.
+ */
+export const appRole = 'geofed_app';
+
+/** The transaction-local setting the row-level security policies compare `tenant_id` with. */
+export const tenantSetting = 'geofed.tenant_id';
+
 export interface DatabaseHandle {
   readonly db: Database;
   readonly driver: DatabaseTarget['driver'];
+  /**
+   * Runs `work` in one transaction that sets the tenant for row-level security
+   * (`set_config(..., true)`: it ends with the transaction, so nothing leaks
+   * through a pooled connection) and switches to the application role.
+   */
+  withTenant<T>(tenantId: string, work: (db: Database) => Promise<T>): Promise<T>;
   /** Applies the SQL migrations of one subgraph (several subgraphs may share a database). */
   migrate(folder: string, subgraph: string): Promise<void>;
   close(): Promise<void>;
@@ -40,6 +57,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     return {
       db: db as unknown as Database,
       driver: 'pglite',
+      withTenant: tenantTransaction(db as unknown as Database),
       migrate: (folder, subgraph) => migratePglite(db, { migrationsFolder: folder, migrationsTable: migrationsTable(subgraph) }),
       close: () => client.close(),
     };
@@ -55,9 +73,19 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   return {
     db: db as unknown as Database,
     driver: 'postgres',
+    withTenant: tenantTransaction(db as unknown as Database),
     migrate: (folder, subgraph) => migratePostgres(db, { migrationsFolder: folder, migrationsTable: migrationsTable(subgraph) }),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+function tenantTransaction(db: Database) {
+  return <T>(tenantId: string, work: (db: Database) => Promise<T>): Promise<T> =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config(${tenantSetting}, ${tenantId}, true)`);
+      await tx.execute(sql.raw(`set local role ${appRole}`));
+      return work(tx as unknown as Database);
+    });
 }
 
 // users and orders share a regional database: each keeps its own migration journal.

@@ -1,21 +1,21 @@
 import { resolverError } from '../../gateway/errors.js';
-import type { SubgraphCaller } from './caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 
-export type TenantCaller = SubgraphCaller & { readonly tenantId: string };
+export type TenantCaller = SignedCaller & { readonly tenantId: string };
 export type UserCaller = TenantCaller & { readonly userId: string };
 
-export function requireTenant(caller: SubgraphCaller): TenantCaller {
+export function requireTenant(caller: SignedCaller): TenantCaller {
   if (caller.tenantId === undefined) throw resolverError('UNAUTHENTICATED', 'This field needs a signed-in caller: send a token.');
   return caller as TenantCaller;
 }
 
-export function requireUser(caller: SubgraphCaller): UserCaller {
+export function requireUser(caller: SignedCaller): UserCaller {
   const tenantCaller = requireTenant(caller);
   if (tenantCaller.userId === undefined) throw resolverError('UNAUTHENTICATED', 'This field needs a user token (a `sub` claim).');
   return tenantCaller as UserCaller;
 }
 
-export function requireRole(caller: SubgraphCaller, role: string): void {
+export function requireRole(caller: SignedCaller, role: string): void {
   requireTenant(caller);
   if (!caller.roles.includes(role)) throw resolverError('FORBIDDEN', `This operation needs the "${role}" role.`);
 }

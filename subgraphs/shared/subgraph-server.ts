@@ -1,20 +1,41 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { sql } from 'drizzle-orm';
 import { parse, type GraphQLFormattedError } from 'graphql';
-import { apolloRoute, startHttpServer, writeJson } from '../../gateway/http-server.js';
+import { httpGraphQLRequest, readRequestBody, startHttpServer, writeApolloResponse, writeGraphQLError, writeJson } from '../../gateway/http-server.js';
 import { logger } from '../../gateway/logger.js';
-import { callerFromRequest, type SubgraphCaller } from './caller.js';
+import { verifySignedRequest, type SignedCaller } from '../../gateway/signed-context.js';
+import { tenantSetting, type Database, type DatabaseHandle } from './db.js';
 
 export interface SubgraphDefinition<TContext extends BaseContext> {
   readonly name: string;
   readonly region: string;
+  /** A regional instance serves only callers whose tenant lives in its region, each in a tenant-scoped transaction. */
+  readonly scope: 'regional' | 'global';
   readonly schemaPath: string;
   readonly resolvers: GraphQLResolverMap<TContext>;
-  /** Builds the per-request context (loaders are per request, so batches never mix callers). */
-  readonly context: (caller: SubgraphCaller) => TContext;
+  readonly database: DatabaseHandle;
+  /** Builds the per-request context on the request's database handle (loaders are per request, so batches never mix callers). */
+  readonly context: (caller: SignedCaller, db: Database) => TContext;
+}
+
+export interface SubgraphSecurity {
+  /** Secrets whose signatures are accepted (current and, during a rotation, previous). */
+  readonly secrets: readonly string[];
+  readonly windowSeconds: number;
+}
+
+/**
+ * Switches that exist only when a test starts the subgraph: nothing in the
+ * environment or in a request can turn them on.
+ */
+export interface SubgraphTestHooks {
+  /** Answers with `x-geofed-test-session`: the role and tenant setting in force inside the request's transaction. */
+  readonly reportSession?: boolean;
 }
 
 export interface RunningSubgraph {
@@ -30,32 +51,68 @@ export interface RunningSubgraph {
 export interface SubgraphListenOptions {
   readonly host?: string;
   readonly port?: number;
+  readonly security: SubgraphSecurity;
+  readonly testHooks?: SubgraphTestHooks;
+  /** Field suggestions and introspection are off in production. */
+  readonly production?: boolean;
 }
 
 export async function startSubgraph<TContext extends BaseContext>(
   definition: SubgraphDefinition<TContext>,
-  { host = '127.0.0.1', port = 0 }: SubgraphListenOptions = {},
+  { host = '127.0.0.1', port = 0, security, testHooks = {}, production = false }: SubgraphListenOptions,
 ): Promise<RunningSubgraph> {
   const log = logger.child({ subgraph: definition.name, region: definition.region });
   const server = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
     plugins: [ApolloServerPluginInlineTraceDisabled()],
     includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: production,
+    introspection: !production,
     // Shutdown is ours: the process drains HTTP first, then stops Apollo (see gateway/process.ts).
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskInternalError(formatted, error, log),
   });
   await server.start();
   let requests = 0;
-  const graphql = apolloRoute(server, { maxBodyBytes: 4 * 1_048_576, context: async (req) => definition.context(callerFromRequest(req)) });
+
+  const graphql = async (req: IncomingMessage, res: Parameters<typeof writeJson>[0], url: URL) => {
+    requests += 1;
+    const body = await readRequestBody(req, 4 * 1_048_576);
+    if (!body.ok) return writeGraphQLError(res, body.status, body.message, 'BAD_REQUEST');
+    // Nothing runs, not even parsing, before the gateway's signature is verified.
+    const verified = verifySignedRequest(
+      { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: body.raw },
+      { secrets: security.secrets, windowSeconds: security.windowSeconds },
+    );
+    if (!verified.ok) {
+      log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
+      return writeGraphQLError(res, 401, `Refused: ${verified.reason}.`, 'UNAUTHENTICATED');
+    }
+    const { caller } = verified;
+    if (definition.scope === 'regional' && caller.tenantId !== undefined && caller.region !== definition.region) {
+      log.warn({ tenant: caller.tenantId, tenantRegion: caller.region ?? null }, 'refused a request for a tenant of another region');
+      return writeGraphQLError(res, 403, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`, 'RESIDENCY_VIOLATION');
+    }
+    const execute = async (db: Database) => {
+      const response = await server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed),
+        context: async () => definition.context(caller, db),
+      });
+      if (testHooks.reportSession) response.headers.set('x-geofed-test-session', await sessionReport(db));
+      return response;
+    };
+    const response =
+      definition.scope === 'regional' && caller.tenantId !== undefined
+        ? await definition.database.withTenant(caller.tenantId, execute)
+        : await execute(definition.database.db);
+    await writeApolloResponse(res, response);
+  };
+
   const http = await startHttpServer({
     host,
     port,
     routes: {
-      '/graphql': (req, res, url) => {
-        requests += 1;
-        return graphql(req, res, url);
-      },
+      '/graphql': graphql,
       '/healthz': async (_req, res) => writeJson(res, 200, { status: 'ok', subgraph: definition.name, region: definition.region }),
     },
   });
@@ -69,6 +126,12 @@ export async function startSubgraph<TContext extends BaseContext>(
       await server.stop();
     },
   };
+}
+
+async function sessionReport(db: Database): Promise<string> {
+  const rows = (await db.execute(sql`select current_user as role, coalesce(current_setting(${tenantSetting}, true), '') as tenant`)) as unknown;
+  const [row] = (Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as { role: string; tenant: string }[];
+  return `role=${row!.role}; tenant=${row!.tenant}`;
 }
 
 /** Errors without a code of ours are bugs or driver errors: their message may hold SQL, so it stays in the log. */

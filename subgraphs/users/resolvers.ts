@@ -1,14 +1,14 @@
 import { and, eq } from 'drizzle-orm';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { resolverError } from '../../gateway/errors.js';
-import type { SubgraphCaller } from '../shared/caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { requireTenant, requireUser } from '../shared/guards.js';
 import { users } from './db/schema.js';
 import type { UserRow, UsersLoaders } from './loaders.js';
 
 export interface UsersContext {
-  readonly caller: SubgraphCaller;
+  readonly caller: SignedCaller;
   readonly db: Database;
   readonly loaders: UsersLoaders;
 }

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import type { SubgraphCaller } from '../shared/caller.js';
+import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
-import { usersLoaders } from './loaders.js';
+import { usersLoaders, type UsersTestHooks } from './loaders.js';
 import { usersResolvers, type UsersContext } from './resolvers.js';
 import { seedUsersOfRegion } from './seed.js';
 
@@ -11,16 +11,19 @@ export const usersMigrations = fileURLToPath(new URL('./db/migrations', import.m
 export interface UsersOptions {
   readonly region: string;
   readonly schemaPath: string;
-  readonly db: Database;
+  readonly database: DatabaseHandle;
+  readonly testHooks?: UsersTestHooks;
 }
 
-export function buildUsers({ region, schemaPath, db }: UsersOptions): SubgraphDefinition<UsersContext> {
+export function buildUsers({ region, schemaPath, database, testHooks = {} }: UsersOptions): SubgraphDefinition<UsersContext> {
   return {
     name: 'users',
     region,
     schemaPath,
     resolvers: usersResolvers,
-    context: (caller: SubgraphCaller) => ({ caller, db, loaders: usersLoaders(db, caller.tenantId) }),
+    scope: 'regional',
+    database,
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, loaders: usersLoaders(db, caller.tenantId, testHooks) }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { tenantIsolation } from '../../shared/tenant-policy.js';
 
 export const orders = pgTable(
   'orders',
@@ -10,7 +11,7 @@ export const orders = pgTable(
     totalCents: integer('total_cents').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('orders_user_created_idx').on(table.tenantId, table.userId, table.createdAt)],
+  (table) => [index('orders_user_created_idx').on(table.tenantId, table.userId, table.createdAt), tenantIsolation('orders', table.tenantId)],
 );
 
 /** The unit price is copied from the catalog when the order is placed: an order keeps the price it was sold at. */
@@ -24,5 +25,5 @@ export const orderItems = pgTable(
     quantity: integer('quantity').notNull(),
     unitPriceCents: integer('unit_price_cents').notNull(),
   },
-  (table) => [primaryKey({ columns: [table.orderId, table.line] })],
+  (table) => [primaryKey({ columns: [table.orderId, table.line] }), tenantIsolation('order_items', table.tenantId)],
 );

@@ -1,4 +1,5 @@
 import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { tenantIsolation } from '../../shared/tenant-policy.js';
 
 /** Personal data: lives only in the database of its tenant's region. */
 export const users = pgTable(
@@ -10,5 +11,5 @@ export const users = pgTable(
     name: text('name').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('users_tenant_idx').on(table.tenantId)],
+  (table) => [index('users_tenant_idx').on(table.tenantId), tenantIsolation('users', table.tenantId)],
 );

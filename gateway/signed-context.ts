@@ -1,0 +1,112 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from './config.js';
+
+/**
+ * The caller context a gateway forwards to subgraphs, signed with HMAC-SHA256
+ * over the method, the path, every context value, a timestamp and the SHA-256
+ * of the body: captured headers can neither be replayed later nor carry
+ * another query.
+ */
+export interface SignedCaller {
+  readonly tenantId?: string;
+  readonly userId?: string;
+  readonly roles: readonly string[];
+  /** The tenant's home region, from the gateway's tenants directory. */
+  readonly region?: string;
+}
+
+export const contextHeaders = {
+  tenant: 'x-geofed-tenant',
+  user: 'x-geofed-user',
+  roles: 'x-geofed-roles',
+  region: 'x-geofed-region',
+  timestamp: 'x-geofed-timestamp',
+  signature: 'x-geofed-signature',
+} as const;
+
+/** Documented in README.md; refused when NODE_ENV=production. */
+export const devSubgraphSecret = 'geofed-dev-subgraph-secret-do-not-use-in-production';
+
+export interface SubgraphSecrets {
+  /** Signs outgoing requests. */
+  readonly current: string;
+  /** Every secret a subgraph accepts: the current one and, during a rotation, the previous one. */
+  readonly accepted: readonly string[];
+}
+
+export function subgraphSecrets(env: NodeJS.ProcessEnv = process.env): SubgraphSecrets {
+  const current = env.GEOFED_SUBGRAPH_SECRET || undefined;
+  const previous = env.GEOFED_SUBGRAPH_SECRET_PREVIOUS || undefined;
+  if (env.NODE_ENV === 'production' && (current === undefined || current === devSubgraphSecret || current.length < 32)) {
+    throw new ConfigError('GEOFED_SUBGRAPH_SECRET must be set in production to a secret of its own of at least 32 characters.');
+  }
+  const signing = current ?? devSubgraphSecret;
+  return { current: signing, accepted: previous ? [signing, previous] : [signing] };
+}
+
+function canonical(method: string, path: string, caller: SignedCaller, timestamp: string, body: string | Uint8Array): string {
+  const bodyHash = createHash('sha256').update(body).digest('hex');
+  return ['geofed-v1', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', timestamp, bodyHash].join('\n');
+}
+
+function hmac(secret: string, text: string): Buffer {
+  return createHmac('sha256', secret).update(text).digest();
+}
+
+/** The headers of a signed request (context values, timestamp, signature). */
+export function signedHeaders(
+  secret: string,
+  request: { method: string; url: string; body: string | Uint8Array },
+  caller: SignedCaller,
+  nowMs = Date.now(),
+): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const path = new URL(request.url).pathname;
+  const headers: Record<string, string> = {
+    [contextHeaders.timestamp]: timestamp,
+    [contextHeaders.signature]: `v1=${hmac(secret, canonical(request.method, path, caller, timestamp, request.body)).toString('hex')}`,
+  };
+  if (caller.tenantId !== undefined) headers[contextHeaders.tenant] = caller.tenantId;
+  if (caller.userId !== undefined) headers[contextHeaders.user] = caller.userId;
+  if (caller.roles.length > 0) headers[contextHeaders.roles] = caller.roles.join(',');
+  if (caller.region !== undefined) headers[contextHeaders.region] = caller.region;
+  return headers;
+}
+
+export type VerifyResult = { readonly ok: true; readonly caller: SignedCaller } | { readonly ok: false; readonly reason: string };
+
+export interface VerifyOptions {
+  readonly secrets: readonly string[];
+  readonly windowSeconds: number;
+  readonly nowMs?: number;
+}
+
+/** Verifies a request a subgraph received; only a valid signature yields a caller. */
+export function verifySignedRequest(
+  request: { method: string; path: string; headers: Readonly<Record<string, string | string[] | undefined>>; body: string | Uint8Array },
+  { secrets, windowSeconds, nowMs = Date.now() }: VerifyOptions,
+): VerifyResult {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const signature = header(contextHeaders.signature);
+  const timestamp = header(contextHeaders.timestamp);
+  if (signature === undefined || timestamp === undefined) return { ok: false, reason: 'the request is not signed by a geofed gateway' };
+  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > windowSeconds) {
+    return { ok: false, reason: `the signature timestamp is outside the ${windowSeconds}s window` };
+  }
+  const match = /^v1=([0-9a-f]{64})$/.exec(signature);
+  if (!match) return { ok: false, reason: 'the signature is malformed' };
+  const roles = header(contextHeaders.roles);
+  const caller: SignedCaller = {
+    tenantId: header(contextHeaders.tenant),
+    userId: header(contextHeaders.user),
+    roles: roles ? roles.split(',') : [],
+    region: header(contextHeaders.region),
+  };
+  const given = Buffer.from(match[1]!, 'hex');
+  const text = canonical(request.method, request.path, caller, timestamp, request.body);
+  const valid = secrets.some((secret) => timingSafeEqual(hmac(secret, text), given));
+  return valid ? { ok: true, caller } : { ok: false, reason: 'the signature does not match' };
+}

@@ -1,0 +1,29 @@
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import type { ParseOptions, ValidationRule } from 'graphql';
+import type { OperationLimits } from '../gateway/config.js';
+
+export interface OperationLimitOptions {
+  /** Apollo's parser aborts past this many tokens: GRAPHQL_PARSE_FAILED. */
+  readonly parseOptions: ParseOptions;
+  /** Depth, aliases and directives: GRAPHQL_VALIDATION_FAILED, before any planning. */
+  readonly validationRules: ValidationRule[];
+}
+
+/**
+ * The operation limits of supergraph.yaml (graphql-armor's defaults: depth 6,
+ * aliases 15, tokens 1000, directives 50), as Apollo Server options: they run
+ * at parse and validation, so an abusive document never reaches the planner.
+ * Each error names the limit it broke.
+ */
+export function operationLimits({ maxDepth, maxAliases, maxTokens, maxDirectives }: OperationLimits): OperationLimitOptions {
+  return {
+    parseOptions: { maxTokens },
+    validationRules: [
+      maxDepthRule({ n: maxDepth, exposeLimits: true, flattenFragments: true }) as unknown as ValidationRule,
+      maxAliasesRule({ n: maxAliases, exposeLimits: true }) as unknown as ValidationRule,
+      maxDirectivesRule({ n: maxDirectives, exposeLimits: true }) as unknown as ValidationRule,
+    ],
+  };
+}

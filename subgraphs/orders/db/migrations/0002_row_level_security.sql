@@ -1,0 +1,4 @@
+ALTER TABLE "order_items" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+ALTER TABLE "orders" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE POLICY "order_items_tenant_isolation" ON "order_items" AS PERMISSIVE FOR ALL TO "geofed_app" USING ("order_items"."tenant_id" = current_setting('geofed.tenant_id', true)) WITH CHECK ("order_items"."tenant_id" = current_setting('geofed.tenant_id', true));--> statement-breakpoint
+CREATE POLICY "orders_tenant_isolation" ON "orders" AS PERMISSIVE FOR ALL TO "geofed_app" USING ("orders"."tenant_id" = current_setting('geofed.tenant_id', true)) WITH CHECK ("orders"."tenant_id" = current_setting('geofed.tenant_id', true));

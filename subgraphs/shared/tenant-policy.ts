@@ -1,0 +1,21 @@
+import { sql } from 'drizzle-orm';
+import { pgPolicy, pgRole, type PgColumn } from 'drizzle-orm/pg-core';
+import { appRole, tenantSetting } from './db.js';
+
+/** The application role, created by a custom migration (roles are cluster-wide, so it may already exist). */
+export const geofedApp = pgRole(appRole).existing();
+
+/**
+ * Row-level security for a tenant-owned table: the application role sees and
+ * writes only rows of the tenant set for the current transaction. With no
+ * tenant set, `current_setting(..., true)` is null and no row matches.
+ */
+export function tenantIsolation(table: string, tenantId: PgColumn) {
+  return pgPolicy(`${table}_tenant_isolation`, {
+    as: 'permissive',
+    for: 'all',
+    to: geofedApp,
+    using: sql`${tenantId} = current_setting(${sql.raw(`'${tenantSetting}'`)}, true)`,
+    withCheck: sql`${tenantId} = current_setting(${sql.raw(`'${tenantSetting}'`)}, true)`,
+  });
+}

@@ -1,0 +1,2 @@
+ALTER TABLE "users" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE POLICY "users_tenant_isolation" ON "users" AS PERMISSIVE FOR ALL TO "geofed_app" USING ("users"."tenant_id" = current_setting('geofed.tenant_id', true)) WITH CHECK ("users"."tenant_id" = current_setting('geofed.tenant_id', true));
