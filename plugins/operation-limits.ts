@@ -1,7 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { ParseOptions, ValidationRule } from 'graphql';
+import type { GraphQLError, ParseOptions, ValidationContext, ValidationRule } from 'graphql';
 import type { OperationLimits } from '../gateway/config.js';
 
 export interface OperationLimitOptions {
@@ -18,12 +18,14 @@ export interface OperationLimitOptions {
  * Each error names the limit it broke.
  */
 export function operationLimits({ maxDepth, maxAliases, maxTokens, maxDirectives }: OperationLimits): OperationLimitOptions {
+  // Reported as validation errors: armor's default (throwing from the rule) reaches Apollo as a 500.
+  const reject = { exposeLimits: true, propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
   return {
     parseOptions: { maxTokens },
     validationRules: [
-      maxDepthRule({ n: maxDepth, exposeLimits: true, flattenFragments: true }) as unknown as ValidationRule,
-      maxAliasesRule({ n: maxAliases, exposeLimits: true }) as unknown as ValidationRule,
-      maxDirectivesRule({ n: maxDirectives, exposeLimits: true }) as unknown as ValidationRule,
+      maxDepthRule({ n: maxDepth, flattenFragments: true, ...reject }) as unknown as ValidationRule,
+      maxAliasesRule({ n: maxAliases, ...reject }) as unknown as ValidationRule,
+      maxDirectivesRule({ n: maxDirectives, ...reject }) as unknown as ValidationRule,
     ],
   };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOrders, seedTenants, seedUsers, firstUserOf } from '../subgraphs/shared/seed-data.js';
 import { devToken, postGraphQL, rowsOf, startTestStack, type TestStack } from './fixtures/stack.js';
 import { callSubgraph } from './fixtures/subgraph-client.js';
+import { defineRowLevelSecuritySuite } from './row-level-security.js';
 
 // Residency and tenant isolation against a hostile caller (issue 3), on the real PostgreSQL.
 // The users subgraph runs with its tenant filter deliberately dropped: row-level security must hold alone.
@@ -103,32 +104,8 @@ describe('tokens and signatures', () => {
   });
 });
 
-describe('row-level security on PostgreSQL', () => {
-  it('returns only the caller\'s rows from a query that forgot its tenant filter', async () => {
-    await rowsOf(t.stack, 'eu', sql`insert into users (id, tenant_id, email, name) values ('usr_intruder_1', 'intruder', 'eve@intruder.example', 'Eve Intruder') on conflict do nothing`);
-    const acme = tenants.find((x) => x.id === 'acme')!;
-    t.clearQueries();
-    const result = await callSubgraph(url('users', 'eu'), '{ _entities(representations: [{ __typename: "User", id: "usr_intruder_1" }, { __typename: "User", id: "usr_acme_2" }]) { ... on User { id email } } }', signedFor(acme));
-    expect(result.body).toEqual({ data: { _entities: [null, { id: 'usr_acme_2', email: 'bruno.keller@acme.example' }] } });
-    refused += 1;
-    const loaderSql = (t.queries.get('eu') ?? []).find((statement) => statement.includes('from "users"'));
-    expect(loaderSql, 'the fault is on: the loader query has no tenant filter').toBeDefined();
-    expect(loaderSql).not.toMatch(/"tenant_id" =/);
-    expect(result.headers.get('x-geofed-test-session')).toBe('role=geofed_app; tenant=acme');
-    const intruder = await callSubgraph(url('users', 'eu'), '{ _entities(representations: [{ __typename: "User", id: "usr_intruder_1" }]) { ... on User { email } } }', { secret, caller: { tenantId: 'intruder', userId: 'usr_intruder_1', roles: [], region: 'eu' } });
-    expect(intruder.body).toEqual({ data: { _entities: [{ email: 'eve@intruder.example' }] } });
-  });
-
-  it('runs requests as a role that is not a superuser, has no BYPASSRLS and owns no table', async () => {
-    for (const region of ['us', 'eu', 'apac', 'latam']) {
-      const [role] = await rowsOf<{ rolsuper: boolean; rolbypassrls: boolean }>(t.stack, region, sql`select rolsuper, rolbypassrls from pg_roles where rolname = 'geofed_app'`);
-      expect(role).toEqual({ rolsuper: false, rolbypassrls: false });
-      const owned = await rowsOf<{ count: string | number }>(t.stack, region, sql`select count(*) from pg_tables where tableowner = 'geofed_app'`);
-      expect(Number(owned[0]!.count)).toBe(0);
-      const forced = await rowsOf<{ relname: string }>(t.stack, region, sql`select relname from pg_class where relname in ('users', 'orders', 'order_items') and relrowsecurity and relforcerowsecurity order by relname`);
-      expect(forced.map((r) => r.relname)).toEqual(['order_items', 'orders', 'users']);
-    }
-  });
+defineRowLevelSecuritySuite('postgres', () => t, secret, () => {
+  refused += 1;
 });
 
 describe('writes and authorization', () => {
