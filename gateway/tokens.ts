@@ -26,13 +26,16 @@ export function hs256Secret(env: NodeJS.ProcessEnv = process.env, jwksConfigured
     if (secret === undefined && !jwksConfigured) {
       throw new ConfigError('GEOFED_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters) or auth.jwks_url.');
     }
+    if (secret === undefined) return undefined;
   }
   return new TextEncoder().encode(secret ?? devJwtSecret);
 }
 
 /** The secret dev tokens are signed with (`npm run token`, `npm start`). */
 export function jwtSecret(env: NodeJS.ProcessEnv = process.env): Uint8Array {
-  return hs256Secret(env)!;
+  const secret = hs256Secret(env);
+  if (!secret) throw new ConfigError('GEOFED_JWT_SECRET is not set: HS256 tokens cannot be signed.');
+  return secret;
 }
 
 export async function signToken(claims: TokenClaims, secret: Uint8Array, expiresIn: string | number = '12h'): Promise<string> {
