@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
+import { migrateApplicationRole } from '../shared/tenant-policy.js';
 import type { PriceLookup } from './catalog-prices.js';
 import { ordersLoaders } from './loaders.js';
 import { ordersResolvers, type OrdersContext } from './resolvers.js';
@@ -30,6 +31,7 @@ export function buildOrders({ region, schemaPath, database, prices }: OrdersOpti
 }
 
 export async function prepareOrdersDatabase(handle: DatabaseHandle, region: string): Promise<void> {
+  await migrateApplicationRole(handle);
   await handle.migrate(ordersMigrations, 'orders');
   await seedOrdersOfRegion(handle.db, region);
 }

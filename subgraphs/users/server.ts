@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
+import { migrateApplicationRole } from '../shared/tenant-policy.js';
 import { usersLoaders, type UsersTestHooks } from './loaders.js';
 import { usersResolvers, type UsersContext } from './resolvers.js';
 import { seedUsersOfRegion } from './seed.js';
@@ -28,6 +29,7 @@ export function buildUsers({ region, schemaPath, database, testHooks = {} }: Use
 }
 
 export async function prepareUsersDatabase(handle: DatabaseHandle, region: string): Promise<void> {
+  await migrateApplicationRole(handle);
   await handle.migrate(usersMigrations, 'users');
   await seedUsersOfRegion(handle.db, region);
 }

@@ -1,15 +1,5 @@
--- The application role every tenant-scoped transaction switches to (SET LOCAL ROLE):
--- not a superuser, no BYPASSRLS, owns no table, so row-level security applies to it.
--- Roles are cluster-wide: another database (or a concurrent migration) may have created it.
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'geofed_app') THEN
-    CREATE ROLE geofed_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-  END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-  NULL;
-END
-$$;--> statement-breakpoint
+-- Grants to the application role (created by subgraphs/shared/db/migrations) and forced row-level security:
+-- table owners and superusers bypass RLS unless it is forced, and the role must be able to reach the tables.
 GRANT USAGE ON SCHEMA public TO geofed_app;--> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON "orders", "order_items" TO geofed_app;--> statement-breakpoint
 ALTER TABLE "orders" FORCE ROW LEVEL SECURITY;--> statement-breakpoint
