@@ -82,8 +82,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
 function tenantTransaction(db: Database) {
   return <T>(tenantId: string, work: (db: Database) => Promise<T>): Promise<T> =>
     db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config(${tenantSetting}, ${tenantId}, true)`);
-      await tx.execute(sql.raw(`set local role ${appRole}`));
+      // One round trip: `role` is a setting too, and set_config(..., true) is SET LOCAL.
+      await tx.execute(sql`select set_config(${tenantSetting}, ${tenantId}, true), set_config('role', ${appRole}, true)`);
       return work(tx as unknown as Database);
     });
 }
