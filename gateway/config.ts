@@ -44,6 +44,14 @@ export interface OperationLimits {
   readonly maxDirectives: number;
 }
 
+export interface ReplicaSettings {
+  /** How long a read that carries a consistency token waits for the local replica before reading the primary. */
+  readonly consistencyWaitMs: number;
+  /** A replica further behind the primary than this (WAL bytes) is taken out of the read path. */
+  readonly maxLagBytes: number;
+  readonly healthCheckIntervalMs: number;
+}
+
 export interface AuthSettings {
   /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
   readonly jwksUrl?: string;
@@ -65,6 +73,7 @@ export interface GeofedConfig {
   readonly security: SecuritySettings;
   readonly limits: OperationLimits;
   readonly auth: AuthSettings;
+  readonly replicas: ReplicaSettings;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +117,14 @@ const fileSchema = z
       })
       .strict()
       .default({ max_depth: 6, max_aliases: 15, max_tokens: 1000, max_directives: 50 }),
+    replicas: z
+      .object({
+        consistency_wait_ms: z.number().int().nonnegative().default(100),
+        max_lag_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+        health_check_interval_ms: z.number().int().positive().default(1000),
+      })
+      .strict()
+      .default({ consistency_wait_ms: 100, max_lag_bytes: 16 * 1024 * 1024, health_check_interval_ms: 1000 }),
     auth: z
       .object({ jwks_url: httpUrl.optional(), issuer: z.string().min(1).optional(), audience: z.string().min(1).optional() })
       .strict()
@@ -208,6 +225,11 @@ function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): Geofe
       maxAliases: file.limits.max_aliases,
       maxTokens: file.limits.max_tokens,
       maxDirectives: file.limits.max_directives,
+    },
+    replicas: {
+      consistencyWaitMs: file.replicas.consistency_wait_ms,
+      maxLagBytes: file.replicas.max_lag_bytes,
+      healthCheckIntervalMs: file.replicas.health_check_interval_ms,
     },
     auth: withoutUndefined({
       jwksUrl: env.GEOFED_JWKS_URL ?? file.auth.jwks_url,

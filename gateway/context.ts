@@ -13,4 +13,14 @@ export interface GatewayContext {
   readonly caller: Caller | null;
   /** Regions whose regional subgraphs served part of this response (the `x-geofed-data-region` header). */
   readonly dataRegions: Set<string>;
+  /** Read-your-writes: the token the client sent, and the latest one the subgraphs' writes returned. */
+  readonly consistency: { readonly requested?: string; written?: string };
+  /** Test-only: the database sessions subgraphs reported (see SubgraphTestHooks.reportSession). */
+  readonly subgraphSessions?: SubgraphSession[];
+}
+
+export interface SubgraphSession {
+  readonly subgraph: string;
+  readonly region: string;
+  readonly [detail: string]: unknown;
 }

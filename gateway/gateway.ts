@@ -6,8 +6,10 @@ import type { GraphQLFormattedError } from 'graphql';
 import { callerResolver, jurisdictionPlugin } from '../plugins/jurisdiction.js';
 import { httpStatusPlugin } from '../plugins/http-status.js';
 import { operationLimits } from '../plugins/operation-limits.js';
+import { readYourWritesPlugin, subgraphSessionsPlugin } from '../plugins/read-your-writes.js';
 import { ConfigError, findSubgraph, type GeofedConfig } from './config.js';
 import type { GatewayContext } from './context.js';
+import { consistencyHeader, parseConsistencyToken } from './consistency-token.js';
 import { fieldOwnershipOf, scopeLookup } from './field-ownership.js';
 import { apolloRoute, startHttpServer, writeJson } from './http-server.js';
 import { logger } from './logger.js';
@@ -29,6 +31,8 @@ export interface GatewayOptions {
   readonly port?: number;
   /** @default the catalog of the gateway's region, cached for gateway.tenant_cache_ttl_ms */
   readonly directory?: TenantDirectory;
+  /** Test-only: pass the database sessions that subgraphs report on to the client. */
+  readonly forwardSubgraphSessions?: boolean;
 }
 
 export interface RunningGateway {
@@ -41,7 +45,7 @@ export interface RunningGateway {
 
 export const gatewayRegionHeader = 'x-geofed-gateway-region';
 
-export async function startGateway({ config, env = process.env, host = '127.0.0.1', port = config.gateway.port, directory }: GatewayOptions): Promise<RunningGateway> {
+export async function startGateway({ config, env = process.env, host = '127.0.0.1', port = config.gateway.port, directory, forwardSubgraphSessions = false }: GatewayOptions): Promise<RunningGateway> {
   const region = config.gateway.region;
   const supergraphSdl = readSupergraph(config.supergraphPath);
   const ownership = fieldOwnershipOf(supergraphSdl);
@@ -63,7 +67,12 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
-    plugins: [jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }), httpStatusPlugin()],
+    plugins: [
+      jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }),
+      readYourWritesPlugin(),
+      ...(forwardSubgraphSessions ? [subgraphSessionsPlugin()] : []),
+      httpStatusPlugin(),
+    ],
     ...operationLimits(config.limits),
     includeStacktraceInErrorResponses: false,
     introspection: config.gateway.introspection,
@@ -86,7 +95,13 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   const graphql = apolloRoute(server, {
     maxBodyBytes: config.gateway.maxBodyBytes,
     context: async (req) => {
-      const context: GatewayContext = { caller: await resolveCaller(req.headers.authorization), dataRegions: new Set() };
+      const requested = parseConsistencyToken(req.headers[consistencyHeader]);
+      const context: GatewayContext = {
+        caller: await resolveCaller(req.headers.authorization),
+        dataRegions: new Set(),
+        consistency: requested === undefined ? {} : { requested },
+        ...(forwardSubgraphSessions ? { subgraphSessions: [] } : {}),
+      };
       contexts.set(req, context);
       return context;
     },

@@ -9,6 +9,7 @@ import type { CircuitBreakerSettings, SubgraphConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { geofedError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import { consistencyHeader, isConsistencyToken, laterToken } from './consistency-token.js';
 import { contextHeaders } from './signed-context.js';
 
 export interface RegionalDataSourceOptions {
@@ -38,7 +39,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     this.perRegion = new Map(
       Object.entries(options.subgraph.urls).map(([region, url]) => [
         region,
-        { source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }), breaker: new CircuitBreaker(options.circuitBreaker) },
+        { source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }, options.subgraph.name, region), breaker: new CircuitBreaker(options.circuitBreaker) },
       ]),
     );
   }
@@ -112,15 +113,36 @@ class SubgraphAnswerError extends GraphQLError {
  * fetcher signs these values together with the body.
  */
 class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    config: { url: string; fetcher: Fetcher },
+    private readonly subgraphName: string,
+    private readonly region: string,
+  ) {
+    super(config);
+  }
+
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
-    const caller = options.context.caller;
+    const { caller, consistency } = options.context;
     const headers = options.request.http?.headers;
-    if (!caller || !headers) return;
+    if (!headers) return;
+    if (consistency.requested !== undefined) headers.set(contextHeaders.consistency, consistency.requested);
+    if (!caller) return;
     headers.set(contextHeaders.tenant, caller.tenantId);
     headers.set(contextHeaders.user, caller.userId);
     headers.set(contextHeaders.region, caller.region);
     if (caller.roles.length > 0) headers.set(contextHeaders.roles, caller.roles.join(','));
+  }
+
+  /** Collects the consistency token of a subgraph's writes (and, in tests, the session it reports). */
+  override didReceiveResponse({ response, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0]) {
+    const token = response.http?.headers.get(consistencyHeader);
+    if (token && isConsistencyToken(token)) context.consistency.written = laterToken(context.consistency.written, token.toUpperCase());
+    const session = response.extensions?.geofedSession;
+    if (context.subgraphSessions && session && typeof session === 'object') {
+      context.subgraphSessions.push({ ...(session as object), subgraph: this.subgraphName, region: this.region });
+    }
+    return response;
   }
 
   /** Keeps the code and message of a subgraph's refusal (RESIDENCY_VIOLATION, UNAUTHENTICATED…), never its URL. */

@@ -13,6 +13,8 @@ export interface SignedCaller {
   readonly roles: readonly string[];
   /** The tenant's home region, from the gateway's tenants directory. */
   readonly region?: string;
+  /** The client's read-your-writes token (a primary WAL LSN), for the catalog's read routing. */
+  readonly consistency?: string;
 }
 
 export const contextHeaders = {
@@ -20,6 +22,7 @@ export const contextHeaders = {
   user: 'x-geofed-user',
   roles: 'x-geofed-roles',
   region: 'x-geofed-region',
+  consistency: 'x-geofed-consistency',
   timestamp: 'x-geofed-timestamp',
   signature: 'x-geofed-signature',
 } as const;
@@ -46,7 +49,7 @@ export function subgraphSecrets(env: NodeJS.ProcessEnv = process.env): SubgraphS
 
 function canonical(method: string, path: string, caller: SignedCaller, timestamp: string, body: string | Uint8Array): string {
   const bodyHash = createHash('sha256').update(body).digest('hex');
-  return ['geofed-v1', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', timestamp, bodyHash].join('\n');
+  return ['geofed-v1', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', caller.consistency ?? '', timestamp, bodyHash].join('\n');
 }
 
 function hmac(secret: string, text: string): Buffer {
@@ -70,6 +73,7 @@ export function signedHeaders(
   if (caller.userId !== undefined) headers[contextHeaders.user] = caller.userId;
   if (caller.roles.length > 0) headers[contextHeaders.roles] = caller.roles.join(',');
   if (caller.region !== undefined) headers[contextHeaders.region] = caller.region;
+  if (caller.consistency !== undefined) headers[contextHeaders.consistency] = caller.consistency;
   return headers;
 }
 
@@ -104,6 +108,7 @@ export function verifySignedRequest(
     userId: header(contextHeaders.user),
     roles: roles ? roles.split(',') : [],
     region: header(contextHeaders.region),
+    consistency: header(contextHeaders.consistency),
   };
   const given = Buffer.from(match[1]!, 'hex');
   const text = canonical(request.method, request.path, caller, timestamp, request.body);

@@ -15,6 +15,7 @@ export function signingFetcher(inner: Fetcher, secret: string): Fetcher {
       userId: headers[contextHeaders.user],
       roles: roles ? roles.split(',') : [],
       region: headers[contextHeaders.region],
+      consistency: headers[contextHeaders.consistency],
     };
     const signed = signedHeaders(secret, { method: init.method ?? 'GET', url, body: (init.body as string | undefined) ?? '' }, caller);
     return inner(url, { ...init, headers: { ...headers, ...signed } });

@@ -24,7 +24,7 @@ export interface RunningStack {
   /** The config as served: URLs are the ones actually bound. */
   readonly config: GeofedConfig;
   readonly subgraphs: readonly RunningSubgraph[];
-  /** `catalog` and one per region. */
+  /** `catalog` (the primary), `catalog-replica-<region>` and one per region. */
   readonly databases: ReadonlyMap<string, DatabaseHandle>;
   subgraph(name: string, region: string): RunningSubgraph;
   /** Stops the regional subgraph servers of a region (an outage); `startRegion` brings them back on the same ports. */
@@ -64,7 +64,11 @@ export async function startStack({ config, databases: plan, ports, env = process
     await Promise.allSettled([...databases.values()].map((handle) => handle.close()));
   };
   try {
-    const targets = [['catalog', plan.catalog] as const, ...config.regions.map((region) => [region, plan.regions[region]!] as const)];
+    const targets = [
+      ['catalog', plan.catalog] as const,
+      ...Object.entries(plan.catalogReplicas).map(([region, target]) => [`catalog-replica-${region}`, target] as const),
+      ...config.regions.map((region) => [region, plan.regions[region]!] as const),
+    ];
     for (const [name, target] of targets) {
       databases.set(name, await openDatabase(target, onQuery ? { onQuery: (sql) => onQuery(name, sql) } : {}));
     }
@@ -87,6 +91,8 @@ export async function startStack({ config, databases: plan, ports, env = process
           region,
           schemaPath: subgraph.schemaPath,
           database,
+          ...(kind.database === 'catalog' && databases.has(`catalog-replica-${region}`) ? { replica: databases.get(`catalog-replica-${region}`)! } : {}),
+          replicaSettings: config.replicas,
           catalogUrl: urls.get('catalog')?.[region] ?? subgraph.urls[region]!,
           signingSecret: secrets.current,
           ...(testHooks ? { testHooks } : {}),
@@ -99,7 +105,12 @@ export async function startStack({ config, databases: plan, ports, env = process
       urls.set(subgraph.name, bound);
     }
     const served: GeofedConfig = { ...config, subgraphs: config.subgraphs.map((s) => ({ ...s, urls: urls.get(s.name)! })) };
-    const gateway = await startGateway({ config: served, env, ...(ports === 'ephemeral' ? { port: 0 } : {}) });
+    const gateway = await startGateway({
+      config: served,
+      env,
+      ...(ports === 'ephemeral' ? { port: 0 } : {}),
+      ...(testHooks?.reportSession ? { forwardSubgraphSessions: true } : {}),
+    });
     const inRegion = (region: string) => instances.filter((i) => i.regional && i.definition.region === region);
     return {
       gateway,

@@ -5,7 +5,7 @@ import { runUntilSignalled } from '../gateway/process.js';
 import { subgraphSecrets } from '../gateway/signed-context.js';
 import { portOf } from '../gateway/stack.js';
 import { subgraphKinds } from './registry.js';
-import { catalogDatabaseVariable, dataDirectory, regionDatabaseVariable } from './shared/database-plan.js';
+import { catalogDatabaseVariable, catalogReplicaVariable, dataDirectory, regionDatabaseVariable } from './shared/database-plan.js';
 import { openDatabase, type DatabaseTarget } from './shared/db.js';
 import { startSubgraph } from './shared/subgraph-server.js';
 
@@ -26,6 +26,11 @@ await runUntilSignalled(async () => {
   const databaseUrl = process.env[variable];
   const target: DatabaseTarget = databaseUrl ? { driver: 'postgres', url: databaseUrl } : { driver: 'pglite', dataDir: join(dataDirectory(process.env), `${name}-${region}`) };
   const handle = await openDatabase(target);
+  const replicaUrl = kind.database === 'catalog' ? process.env[catalogReplicaVariable(region)] : undefined;
+  const replica = replicaUrl ? await openDatabase({ driver: 'postgres', url: replicaUrl }).catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  }) : undefined;
   try {
     await kind.prepare(handle, region);
     const secrets = subgraphSecrets();
@@ -33,6 +38,8 @@ await runUntilSignalled(async () => {
       region,
       schemaPath: subgraph.schemaPath,
       database: handle,
+      ...(replica ? { replica } : {}),
+      replicaSettings: config.replicas,
       catalogUrl: findSubgraph(config, 'catalog').urls[region]!,
       signingSecret: secrets.current,
     });
@@ -46,10 +53,12 @@ await runUntilSignalled(async () => {
     return {
       async stop() {
         await running.stop();
+        await replica?.close();
         await handle.close();
       },
     };
   } catch (error) {
+    await replica?.close();
     await handle.close();
     throw error;
   }

@@ -1,6 +1,7 @@
 import { catalogPriceLookup } from './orders/catalog-prices.js';
 import { buildCatalog, prepareCatalogDatabase } from './catalog/server.js';
 import { buildOrders, prepareOrdersDatabase } from './orders/server.js';
+import type { ReplicaSettings } from '../gateway/config.js';
 import type { DatabaseHandle } from './shared/db.js';
 import type { AnySubgraphDefinition } from './shared/subgraph-server.js';
 import type { UsersTestHooks } from './users/loaders.js';
@@ -10,6 +11,9 @@ export interface SubgraphDependencies {
   readonly region: string;
   readonly schemaPath: string;
   readonly database: DatabaseHandle;
+  /** The region's read replica of the catalog database, when there is one. */
+  readonly replica?: DatabaseHandle;
+  readonly replicaSettings: ReplicaSettings;
   /** The catalog instance of the same region. */
   readonly catalogUrl: string;
   /** Signs the subgraph's own calls to other subgraphs. */
@@ -31,7 +35,8 @@ export const subgraphKinds: Readonly<Record<string, SubgraphKind>> = {
   catalog: {
     database: 'catalog',
     prepare: (handle) => prepareCatalogDatabase(handle),
-    build: ({ region, schemaPath, database }) => buildCatalog({ region, schemaPath, database }),
+    build: ({ region, schemaPath, database, replica, replicaSettings }) =>
+      buildCatalog({ region, schemaPath, primary: database, ...(replica ? { replica } : {}), replicaSettings }),
   },
   users: {
     database: 'regional',

@@ -123,6 +123,18 @@ export function defineGatewaySuite(driver: Driver): void {
       expect(me.body).toEqual({ data: { me: { name: 'Alice Marker-7', orders: [{ totalCents: 3 * seedProducts[1]!.priceCents }] } } });
     });
 
+    it('answers a catalog write with a consistency token that later reads accept', async () => {
+      const admin = await devToken('globex', 'usr_globex_1', { roles: ['admin'] });
+      const write = await postGraphQL(t.graphqlUrl, 'mutation { upsertProduct(id: "prd_24", name: "Red Stapler", priceCents: 1500) { priceCents } }', { token: admin });
+      expect(write.body.data).toEqual({ upsertProduct: { priceCents: 1500 } });
+      const token = write.headers.get('geofed-consistency');
+      expect(token).toMatch(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/);
+      expect((write.body as { extensions?: { consistency?: string } }).extensions?.consistency).toBe(token);
+      const read = await postGraphQL(t.graphqlUrl, '{ product(id: "prd_24") { priceCents } }', { headers: { 'geofed-consistency': token! } });
+      expect(read.body).toEqual({ data: { product: { priceCents: 1500 } } });
+      expect(read.headers.get('geofed-consistency')).toBeNull();
+    });
+
     it('answers a malformed JSON body with 400 BAD_REQUEST', async () => {
       const response = await fetch(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
       expect(response.status).toBe(400);

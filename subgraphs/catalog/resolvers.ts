@@ -5,13 +5,20 @@ import { resolverError } from '../../gateway/errors.js';
 import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
+import { laterToken } from '../../gateway/consistency-token.js';
 import { products } from './db/schema.js';
+import { currentWalPosition, onPrimary } from './primary.js';
 import type { CatalogLoaders, TenantRow } from './loaders.js';
 
 export interface CatalogContext {
   readonly caller: SignedCaller;
+  /** The request's read transaction: on the region's replica, or on the primary (see ReadRouter). */
   readonly db: Database;
+  /** Writes go to the primary. */
+  readonly primary: Database;
   readonly loaders: CatalogLoaders;
+  /** The consistency token of this request's writes. */
+  readonly written: { token?: string };
 }
 
 interface UpsertProductArgs { id?: string | null; name: string; priceCents: number }
@@ -25,18 +32,21 @@ export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
     tenantDirectoryEntry: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(args.id),
   },
   Mutation: {
-    upsertProduct: async (_: unknown, args: UpsertProductArgs, { caller, db }: CatalogContext) => {
+    upsertProduct: async (_: unknown, args: UpsertProductArgs, { caller, primary, written }: CatalogContext) => {
       requireRole(caller, 'admin');
       if (!Number.isInteger(args.priceCents) || args.priceCents < 0) {
         throw resolverError('BAD_USER_INPUT', `priceCents must be a non-negative integer, got ${args.priceCents}.`);
       }
       const values = { id: args.id ?? `prd_${randomUUID()}`, name: args.name, priceCents: args.priceCents };
-      const [row] = await db
-        .insert(products)
-        .values(values)
-        .onConflictDoUpdate({ target: products.id, set: { name: values.name, priceCents: values.priceCents, updatedAt: new Date() } })
-        .returning();
-      return row;
+      return onPrimary(async () => {
+        const [row] = await primary
+          .insert(products)
+          .values(values)
+          .onConflictDoUpdate({ target: products.id, set: { name: values.name, priceCents: values.priceCents, updatedAt: new Date() } })
+          .returning();
+        written.token = laterToken(written.token, await currentWalPosition(primary));
+        return row;
+      });
     },
   },
   Tenant: {

@@ -1,8 +1,12 @@
 import { fileURLToPath } from 'node:url';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { ReplicaSettings } from '../../gateway/config.js';
+import { consistencyHeader } from '../../gateway/consistency-token.js';
 import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
 import { catalogLoaders } from './loaders.js';
+import { ReadRouter } from './read-router.js';
 import { catalogResolvers, type CatalogContext } from './resolvers.js';
 import { seedCatalog } from './seed.js';
 
@@ -11,22 +15,47 @@ export const catalogMigrations = fileURLToPath(new URL('./db/migrations', import
 export interface CatalogOptions {
   readonly region: string;
   readonly schemaPath: string;
-  readonly database: DatabaseHandle;
+  /** Every write goes here. */
+  readonly primary: DatabaseHandle;
+  /** The region's read replica; reads use the primary without one. */
+  readonly replica?: DatabaseHandle;
+  readonly replicaSettings: ReplicaSettings;
 }
 
-export function buildCatalog({ region, schemaPath, database }: CatalogOptions): SubgraphDefinition<CatalogContext> {
+export function buildCatalog({ region, schemaPath, primary, replica, replicaSettings }: CatalogOptions): SubgraphDefinition<CatalogContext> {
+  const router = new ReadRouter({ region, primary, ...(replica ? { replica } : {}), settings: replicaSettings });
+  router.start();
   return {
     name: 'catalog',
     region,
+    scope: 'global',
     schemaPath,
     resolvers: catalogResolvers,
-    scope: 'global',
-    database,
-    context: (caller: SignedCaller, db: Database) => ({ caller, db, loaders: catalogLoaders(db) }),
+    requestScope: (caller, work) => router.read(caller.consistency, work),
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, primary: primary.db, loaders: catalogLoaders(db), written: {} }),
+    plugins: [consistencyTokenPlugin()],
+    metrics: router.metrics,
+    onStop: () => router.stop(),
   };
 }
 
-/** Migrates and seeds the catalog database: the first start of a fresh database gets the seed data. */
+/** A write answers with the primary's WAL position after its commit: the client's read-your-writes token. */
+function consistencyTokenPlugin(): ApolloServerPlugin<CatalogContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          const token = contextValue.written.token;
+          if (token === undefined) return;
+          response.http.headers.set(consistencyHeader, token);
+          if (response.body.kind === 'single') response.body.singleResult.extensions = { ...response.body.singleResult.extensions, consistency: token };
+        },
+      };
+    },
+  };
+}
+
+/** Migrates and seeds the catalog database (on the primary): the first start of a fresh database gets the seed data. */
 export async function prepareCatalogDatabase(handle: DatabaseHandle): Promise<void> {
   await handle.migrate(catalogMigrations, 'catalog');
   await seedCatalog(handle.db);

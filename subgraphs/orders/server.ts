@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
-import type { SubgraphDefinition } from '../shared/subgraph-server.js';
+import { tenantScope, type SubgraphDefinition } from '../shared/subgraph-server.js';
 import { migrateApplicationRole } from '../shared/tenant-policy.js';
 import type { PriceLookup } from './catalog-prices.js';
 import { ordersLoaders } from './loaders.js';
@@ -25,7 +25,7 @@ export function buildOrders({ region, schemaPath, database, prices }: OrdersOpti
     schemaPath,
     resolvers: ordersResolvers,
     scope: 'regional',
-    database,
+    requestScope: tenantScope(database),
     context: (caller: SignedCaller, db: Database) => ({ caller, db, prices, loaders: ordersLoaders(db, caller.tenantId) }),
   };
 }

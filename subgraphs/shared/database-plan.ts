@@ -3,7 +3,10 @@ import type { DatabaseTarget } from './db.js';
 
 /** Where each database of a deployment lives: the global catalog and one per region (users and orders share it). */
 export interface DatabasePlan {
+  /** The catalog's primary: migrations and writes. */
   readonly catalog: DatabaseTarget;
+  /** Streaming replicas of the catalog by region (PostgreSQL only); a region without one reads the primary. */
+  readonly catalogReplicas: Readonly<Record<string, DatabaseTarget>>;
   readonly regions: Readonly<Record<string, DatabaseTarget>>;
 }
 
@@ -13,6 +16,9 @@ export interface PlanOptions {
 }
 
 export const catalogDatabaseVariable = 'GEOFED_CATALOG_DATABASE_URL';
+export function catalogReplicaVariable(region: string): string {
+  return `GEOFED_CATALOG_REPLICA_URL_${region.toUpperCase()}`;
+}
 export function regionDatabaseVariable(region: string): string {
   return `GEOFED_DATABASE_URL_${region.toUpperCase()}`;
 }
@@ -29,6 +35,12 @@ export function databasePlanFromEnv(regions: readonly string[], env: NodeJS.Proc
   const postgresOr = (url: string | undefined, folder: string): DatabaseTarget => (url ? { driver: 'postgres', url } : pglite(folder));
   return {
     catalog: postgresOr(env[catalogDatabaseVariable], 'catalog'),
+    catalogReplicas: Object.fromEntries(
+      regions.flatMap((region) => {
+        const url = env[catalogReplicaVariable(region)];
+        return url ? [[region, { driver: 'postgres', url } as DatabaseTarget]] : [];
+      }),
+    ),
     regions: Object.fromEntries(regions.map((region) => [region, postgresOr(env[regionDatabaseVariable(region)], region)])),
   };
 }

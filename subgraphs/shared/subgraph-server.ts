@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -9,18 +9,32 @@ import { parse, type GraphQLFormattedError } from 'graphql';
 import { httpGraphQLRequest, readRequestBody, startHttpServer, writeApolloResponse, writeGraphQLError, writeJson } from '../../gateway/http-server.js';
 import { logger } from '../../gateway/logger.js';
 import { verifySignedRequest, type SignedCaller } from '../../gateway/signed-context.js';
+import type { Registry } from 'prom-client';
 import { tenantSetting, type Database, type DatabaseHandle } from './db.js';
+import { rowsOf } from './rows.js';
 
-export interface SubgraphDefinition<TContext extends BaseContext> {
+export interface SubgraphDefinition<TContext extends BaseContext & { db: Database }> {
   readonly name: string;
   readonly region: string;
-  /** A regional instance serves only callers whose tenant lives in its region, each in a tenant-scoped transaction. */
+  /** A regional instance serves only callers whose tenant lives in its region. */
   readonly scope: 'regional' | 'global';
   readonly schemaPath: string;
   readonly resolvers: GraphQLResolverMap<TContext>;
-  readonly database: DatabaseHandle;
+  /** Runs one request's work in the database scope it needs (a tenant's transaction, a routed read). */
+  readonly requestScope: <T>(caller: SignedCaller, work: (db: Database) => Promise<T>) => Promise<T>;
   /** Builds the per-request context on the request's database handle (loaders are per request, so batches never mix callers). */
   readonly context: (caller: SignedCaller, db: Database) => TContext;
+  readonly plugins?: readonly ApolloServerPlugin<TContext>[];
+  /** Served on `/metrics` when present. */
+  readonly metrics?: Registry;
+  /** Stops background work (health checks) when the server stops. */
+  readonly onStop?: () => void;
+}
+
+/** The scope of a regional subgraph: every request with a tenant runs in that tenant's RLS transaction. */
+export function tenantScope(database: DatabaseHandle) {
+  return <T>(caller: SignedCaller, work: (db: Database) => Promise<T>): Promise<T> =>
+    caller.tenantId === undefined ? work(database.db) : database.withTenant(caller.tenantId, work);
 }
 
 export interface SubgraphSecurity {
@@ -34,7 +48,10 @@ export interface SubgraphSecurity {
  * environment or in a request can turn them on.
  */
 export interface SubgraphTestHooks {
-  /** Answers with `x-geofed-test-session`: the role and tenant setting in force inside the request's transaction. */
+  /**
+   * Adds `extensions.geofedSession` to every answer: the role, tenant setting,
+   * server port and recovery state in force inside the request's own transaction.
+   */
   readonly reportSession?: boolean;
 }
 
@@ -57,14 +74,14 @@ export interface SubgraphListenOptions {
   readonly production?: boolean;
 }
 
-export async function startSubgraph<TContext extends BaseContext>(
+export async function startSubgraph<TContext extends BaseContext & { db: Database }>(
   definition: SubgraphDefinition<TContext>,
   { host = '127.0.0.1', port = 0, security, testHooks = {}, production = false }: SubgraphListenOptions,
 ): Promise<RunningSubgraph> {
   const log = logger.child({ subgraph: definition.name, region: definition.region });
   const server = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(definition.plugins ?? []), ...(testHooks.reportSession ? [sessionReportPlugin<TContext>()] : [])],
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
     introspection: !production,
@@ -93,18 +110,9 @@ export async function startSubgraph<TContext extends BaseContext>(
       log.warn({ tenant: caller.tenantId, tenantRegion: caller.region ?? null }, 'refused a request for a tenant of another region');
       return writeGraphQLError(res, 403, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`, 'RESIDENCY_VIOLATION');
     }
-    const execute = async (db: Database) => {
-      const response = await server.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed),
-        context: async () => definition.context(caller, db),
-      });
-      if (testHooks.reportSession) response.headers.set('x-geofed-test-session', await sessionReport(db));
-      return response;
-    };
-    const response =
-      definition.scope === 'regional' && caller.tenantId !== undefined
-        ? await definition.database.withTenant(caller.tenantId, execute)
-        : await execute(definition.database.db);
+    const response = await definition.requestScope(caller, (db) =>
+      server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed), context: async () => definition.context(caller, db) }),
+    );
     await writeApolloResponse(res, response);
   };
 
@@ -114,6 +122,7 @@ export async function startSubgraph<TContext extends BaseContext>(
     routes: {
       '/graphql': graphql,
       '/healthz': async (_req, res) => writeJson(res, 200, { status: 'ok', subgraph: definition.name, region: definition.region }),
+      ...(definition.metrics ? { '/metrics': metricsRoute(definition.metrics) } : {}),
     },
   });
   return {
@@ -122,16 +131,40 @@ export async function startSubgraph<TContext extends BaseContext>(
     url: `${http.url}/graphql`,
     requestCount: () => requests,
     async stop() {
+      definition.onStop?.();
       await http.stop();
       await server.stop();
     },
   };
 }
 
-async function sessionReport(db: Database): Promise<string> {
-  const rows = (await db.execute(sql`select current_user as role, coalesce(current_setting(${tenantSetting}, true), '') as tenant`)) as unknown;
-  const [row] = (Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as { role: string; tenant: string }[];
-  return `role=${row!.role}; tenant=${row!.tenant}`;
+function metricsRoute(registry: Registry) {
+  return async (_req: IncomingMessage, res: Parameters<typeof writeJson>[0]) => {
+    const text = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType });
+    res.end(text);
+  };
+}
+
+/** Reads the session from the request's own transaction, before it commits (the plugin runs inside it). */
+function sessionReportPlugin<TContext extends BaseContext & { db: Database }>(): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          if (response.body.kind !== 'single') return;
+          const [row] = await rowsOf<{ role: string; tenant: string; port: number | null; in_recovery: boolean }>(
+            contextValue.db,
+            sql`select current_user as role, coalesce(current_setting(${tenantSetting}, true), '') as tenant, inet_server_port() as port, pg_is_in_recovery() as in_recovery`,
+          );
+          response.body.singleResult.extensions = {
+            ...response.body.singleResult.extensions,
+            geofedSession: { role: row!.role, tenant: row!.tenant, serverPort: row!.port, inRecovery: row!.in_recovery },
+          };
+        },
+      };
+    },
+  };
 }
 
 /** Errors without a code of ours are bugs or driver errors: their message may hold SQL, so it stays in the log. */
@@ -144,3 +177,4 @@ function maskInternalError(formatted: GraphQLFormattedError, error: unknown, log
 /** A subgraph whose context type is its own business: runners only pass contexts through. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySubgraphDefinition = SubgraphDefinition<any>;
+

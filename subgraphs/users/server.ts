@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { SignedCaller } from '../../gateway/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
-import type { SubgraphDefinition } from '../shared/subgraph-server.js';
+import { tenantScope, type SubgraphDefinition } from '../shared/subgraph-server.js';
 import { migrateApplicationRole } from '../shared/tenant-policy.js';
 import { usersLoaders, type UsersTestHooks } from './loaders.js';
 import { usersResolvers, type UsersContext } from './resolvers.js';
@@ -23,7 +23,7 @@ export function buildUsers({ region, schemaPath, database, testHooks = {} }: Use
     schemaPath,
     resolvers: usersResolvers,
     scope: 'regional',
-    database,
+    requestScope: tenantScope(database),
     context: (caller: SignedCaller, db: Database) => ({ caller, db, loaders: usersLoaders(db, caller.tenantId, testHooks) }),
   };
 }

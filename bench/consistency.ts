@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { startReplicaCluster } from '../test/fixtures/replica-cluster.js';
+import { devToken, startTestStack } from '../test/fixtures/stack.js';
+import { percentile, report } from './report.js';
+
+// What the read-your-writes check costs: catalog reads through the gateway with and without a
+// consistency token, on a real streaming replica that has already replayed the write (the common case).
+// `npm run bench -- --only consistency [--reads 1000]`
+const { values } = parseArgs({ allowPositionals: true, strict: false, options: { reads: { type: 'string', default: '1000' } } });
+const reads = Number(values.reads);
+
+const cluster = await startReplicaCluster(['us']);
+try {
+  await cluster.createDatabase('geofed_catalog');
+  const t = await startTestStack('postgres', { catalog: { primary: cluster.primary.url('geofed_catalog'), replicas: { us: cluster.replicas.us!.url('geofed_catalog') } } });
+  try {
+    await cluster.waitForReplay();
+    const admin = await devToken('globex', 'usr_globex_1', { roles: ['admin'] });
+    const write = await request(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query: 'mutation { upsertProduct(id: "prd_01", name: "Anvil", priceCents: 499) { id } }' }),
+    });
+    const token = String(write.headers['geofed-consistency']);
+    await write.body.dump();
+    await cluster.waitForReplay();
+    const body = JSON.stringify({ query: '{ product(id: "prd_01") { name priceCents } }' });
+    const sample = async (headers: Record<string, string>) => {
+      const samples: number[] = [];
+      for (let i = 0; i < reads + 100; i += 1) {
+        const started = process.hrtime.bigint();
+        const response = await request(t.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        await response.body.text();
+        if (response.statusCode !== 200) throw new Error(`read failed: ${response.statusCode}`);
+        if (i >= 100) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      return samples.sort((a, b) => a - b);
+    };
+    // Interleaved rounds, so drift on a shared machine hits both sides alike.
+    const plain: number[] = [];
+    const checked: number[] = [];
+    for (let round = 0; round < 4; round += 1) {
+      plain.push(...(await sample({})));
+      checked.push(...(await sample({ 'geofed-consistency': token })));
+    }
+    plain.sort((a, b) => a - b);
+    checked.sort((a, b) => a - b);
+    const rows = [
+      { reads: 'without token', median: percentile(plain, 0.5), p99: percentile(plain, 0.99) },
+      { reads: 'with token (replica caught up)', median: percentile(checked, 0.5), p99: percentile(checked, 0.99) },
+    ];
+    const table = [
+      '| catalog reads through the gateway | median ms | p99 ms |',
+      '|---|---|---|',
+      ...rows.map((r) => `| ${r.reads} | ${r.median.toFixed(3)} | ${r.p99.toFixed(3)} |`),
+      `| consistency check adds (median) | ${(rows[1]!.median - rows[0]!.median).toFixed(3)} | |`,
+    ].join('\n');
+    report('consistency', `read-your-writes check, ${reads * 4} reads each way on a PostgreSQL streaming replica`, table, rows);
+  } finally {
+    await t.stop();
+  }
+} finally {
+  await cluster.stop();
+}
+process.exit(0);

@@ -1,0 +1,32 @@
+import { sql } from 'drizzle-orm';
+import { resolverError } from '../../gateway/errors.js';
+import type { Database } from '../shared/db.js';
+import { rowsOf } from '../shared/rows.js';
+
+// Connection failures of postgres.js and PostgreSQL's "shutting down / cannot connect now" states.
+const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']);
+
+/** Runs a write on the primary; the primary being unreachable is PRIMARY_UNAVAILABLE, never a generic failure. */
+export async function onPrimary<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+    if (code !== undefined && unreachable.has(code)) {
+      throw resolverError('PRIMARY_UNAVAILABLE', 'The catalog primary cannot be reached, so nothing was written; reads still work. Retry the write later.');
+    }
+    throw error;
+  }
+}
+
+/**
+ * The primary's WAL position after a commit: replicas that have replayed it
+ * show the write. The insert position, not pg_current_wal_lsn() (the write
+ * position): with synchronous_commit off, a commit record can still sit in WAL
+ * buffers behind the write position, and a token taken there would let a
+ * replica that lacks the write look caught up.
+ */
+export async function currentWalPosition(primary: Database): Promise<string> {
+  const [row] = await rowsOf<{ lsn: string }>(primary, sql`select pg_current_wal_insert_lsn()::text as lsn`);
+  return row!.lsn.toUpperCase();
+}
