@@ -69,7 +69,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
     gateway,
     plugins: [
       jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }),
-      readYourWritesPlugin(),
+      readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
       ...(forwardSubgraphSessions ? [subgraphSessionsPlugin()] : []),
       httpStatusPlugin(),
     ],

@@ -1,20 +1,21 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { GatewayContext } from '../gateway/context.js';
 import { consistencyHeader } from '../gateway/consistency-token.js';
 
 /**
  * Read-your-writes, response side: a response whose operation wrote to the
  * catalog carries the write's token in the `geofed-consistency` header and in
- * `extensions.consistency`. The request side (the token checked and passed to
- * every catalog fetch in the signed context) lives in the gateway's context
- * function and data source.
+ * `extensions.consistency`. The catalog answers the gateway that way, and the
+ * gateway its client. The request side (the token checked and passed to every
+ * catalog fetch in the signed context) lives in the gateway's context function
+ * and data source.
  */
-export function readYourWritesPlugin(): ApolloServerPlugin<GatewayContext> {
+export function readYourWritesPlugin<TContext extends BaseContext>(tokenOf: (context: TContext) => string | undefined): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, response }) {
-          const token = contextValue.consistency.written;
+          const token = tokenOf(contextValue);
           if (token === undefined) return;
           response.http.headers.set(consistencyHeader, token);
           if (response.body.kind === 'single') response.body.singleResult.extensions = { ...response.body.singleResult.extensions, consistency: token };

@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { ReplicaSettings } from '../../gateway/config.js';
-import { consistencyHeader } from '../../gateway/consistency-token.js';
 import type { SignedCaller } from '../../gateway/signed-context.js';
+import { readYourWritesPlugin } from '../../plugins/read-your-writes.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
 import { catalogLoaders } from './loaders.js';
@@ -33,25 +32,10 @@ export function buildCatalog({ region, schemaPath, primary, replica, replicaSett
     resolvers: catalogResolvers,
     requestScope: (caller, work) => router.read(caller.consistency, work),
     context: (caller: SignedCaller, db: Database) => ({ caller, db, primary: primary.db, loaders: catalogLoaders(db), written: {} }),
-    plugins: [consistencyTokenPlugin()],
+    // A write answers with the primary's WAL position after its commit: the client's read-your-writes token.
+    plugins: [readYourWritesPlugin<CatalogContext>((context) => context.written.token)],
     metrics: router.metrics,
     onStop: () => router.stop(),
-  };
-}
-
-/** A write answers with the primary's WAL position after its commit: the client's read-your-writes token. */
-function consistencyTokenPlugin(): ApolloServerPlugin<CatalogContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ contextValue, response }) {
-          const token = contextValue.written.token;
-          if (token === undefined) return;
-          response.http.headers.set(consistencyHeader, token);
-          if (response.body.kind === 'single') response.body.singleResult.extensions = { ...response.body.singleResult.extensions, consistency: token };
-        },
-      };
-    },
   };
 }
 
