@@ -52,6 +52,34 @@ export interface ReplicaSettings {
   readonly healthCheckIntervalMs: number;
 }
 
+export interface CostSettings {
+  /** Operations estimated above this are refused before any subgraph is called. */
+  readonly maxOperationCost: number;
+  readonly defaultListSize: number;
+  readonly mutationCost: number;
+}
+
+export interface BucketSize {
+  readonly capacity: number;
+  readonly refillPerSecond: number;
+}
+
+export interface RateLimitSettings {
+  readonly enabled: boolean;
+  /** `open`: admit operations while the store cannot be reached; `closed`: refuse them. */
+  readonly onStoreError: 'open' | 'closed';
+  /** A debit that takes longer counts as a store error. */
+  readonly storeTimeoutMs: number;
+  /** Prefix of every bucket key in the shared store. */
+  readonly keyPrefix: string;
+  /** Plan used for a tenant whose plan has no entry. */
+  readonly defaultPlan: string;
+  /** Bucket size by plan, with per-region overrides. */
+  readonly plans: Readonly<Record<string, BucketSize & { readonly regions: Readonly<Record<string, BucketSize>> }>>;
+  /** The budget anonymous callers share per client key and region. */
+  readonly anonymous: BucketSize & { readonly clientKey: 'address' | 'x-forwarded-for' };
+}
+
 export interface AuthSettings {
   /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
   readonly jwksUrl?: string;
@@ -74,6 +102,8 @@ export interface GeofedConfig {
   readonly limits: OperationLimits;
   readonly auth: AuthSettings;
   readonly replicas: ReplicaSettings;
+  readonly cost: CostSettings;
+  readonly rateLimits: RateLimitSettings;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +112,9 @@ export class ConfigError extends Error {
 
 const regionName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case region name such as "eu"');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+
+const bucketSchema = z.object({ capacity: z.number().positive(), refill_per_second: z.number().nonnegative() }).strict();
+const toBucket = (bucket: { capacity: number; refill_per_second: number }): BucketSize => ({ capacity: bucket.capacity, refillPerSecond: bucket.refill_per_second });
 
 const fileSchema = z
   .object({
@@ -125,6 +158,26 @@ const fileSchema = z
       })
       .strict()
       .default({ consistency_wait_ms: 100, max_lag_bytes: 16 * 1024 * 1024, health_check_interval_ms: 1000 }),
+    cost: z
+      .object({
+        max_operation_cost: z.number().int().positive().default(10_000),
+        default_list_size: z.number().int().nonnegative().default(10),
+        mutation_cost: z.number().int().nonnegative().default(10),
+      })
+      .strict()
+      .default({ max_operation_cost: 10_000, default_list_size: 10, mutation_cost: 10 }),
+    rate_limits: z
+      .object({
+        enabled: z.boolean().default(true),
+        on_store_error: z.enum(['open', 'closed']).default('open'),
+        store_timeout_ms: z.number().int().positive().default(250),
+        key_prefix: z.string().min(1).default('geofed:rl'),
+        default_plan: z.string().min(1).default('free'),
+        plans: z.record(z.string(), bucketSchema.extend({ regions: z.record(regionName, bucketSchema).default({}) }).strict()).default({}),
+        anonymous: bucketSchema.extend({ client_key: z.enum(['address', 'x-forwarded-for']).default('address') }).strict().default({ capacity: 2_000, refill_per_second: 100, client_key: 'address' }),
+      })
+      .strict()
+      .default({ enabled: true, on_store_error: 'open', store_timeout_ms: 250, key_prefix: 'geofed:rl', default_plan: 'free', plans: {}, anonymous: { capacity: 2_000, refill_per_second: 100, client_key: 'address' } }),
     auth: z
       .object({ jwks_url: httpUrl.optional(), issuer: z.string().min(1).optional(), audience: z.string().min(1).optional() })
       .strict()
@@ -202,6 +255,15 @@ function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): Geofe
     }
     return { name, scope: subgraph.scope, schemaPath: resolve(dirname(path), subgraph.schema), urls };
   });
+  const plans = file.rate_limits.plans;
+  if (Object.keys(plans).length > 0 && !(file.rate_limits.default_plan in plans)) {
+    problems.push(`rate_limits.default_plan: "${file.rate_limits.default_plan}" is not one of rate_limits.plans [${Object.keys(plans).join(', ')}]`);
+  }
+  for (const [plan, size] of Object.entries(plans)) {
+    for (const r of Object.keys(size.regions)) {
+      if (!file.regions.includes(r)) problems.push(`rate_limits.plans.${plan}.regions.${r}: "${r}" is not one of regions [${file.regions.join(', ')}]`);
+    }
+  }
   if (problems.length > 0) {
     throw new ConfigError(`${path} is not a valid geofed config:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
@@ -230,6 +292,25 @@ function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): Geofe
       consistencyWaitMs: file.replicas.consistency_wait_ms,
       maxLagBytes: file.replicas.max_lag_bytes,
       healthCheckIntervalMs: file.replicas.health_check_interval_ms,
+    },
+    cost: {
+      maxOperationCost: file.cost.max_operation_cost,
+      defaultListSize: file.cost.default_list_size,
+      mutationCost: file.cost.mutation_cost,
+    },
+    rateLimits: {
+      enabled: file.rate_limits.enabled,
+      onStoreError: file.rate_limits.on_store_error,
+      storeTimeoutMs: file.rate_limits.store_timeout_ms,
+      keyPrefix: file.rate_limits.key_prefix,
+      defaultPlan: file.rate_limits.default_plan,
+      plans: Object.fromEntries(
+        Object.entries(file.rate_limits.plans).map(([plan, size]) => [
+          plan,
+          { ...toBucket(size), regions: Object.fromEntries(Object.entries(size.regions).map(([region, r]) => [region, toBucket(r)])) },
+        ]),
+      ),
+      anonymous: { ...toBucket(file.rate_limits.anonymous), clientKey: file.rate_limits.anonymous.client_key },
     },
     auth: withoutUndefined({
       jwksUrl: env.GEOFED_JWKS_URL ?? file.auth.jwks_url,

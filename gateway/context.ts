@@ -11,6 +11,8 @@ export interface Caller {
 export interface GatewayContext {
   /** Null for an anonymous request. */
   readonly caller: Caller | null;
+  /** Who an anonymous caller is, for its rate limit: its address, or the first X-Forwarded-For hop (config). */
+  readonly clientKey: string;
   /** Regions whose regional subgraphs served part of this response (the `x-geofed-data-region` header). */
   readonly dataRegions: Set<string>;
   /** Read-your-writes: the token the client sent, and the latest one the subgraphs' writes returned. */

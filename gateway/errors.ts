@@ -10,6 +10,10 @@ export const ErrorCode = {
   DIRECTORY_UNAVAILABLE: 'DIRECTORY_UNAVAILABLE',
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   PRIMARY_UNAVAILABLE: 'PRIMARY_UNAVAILABLE',
+  COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  RATE_LIMIT_UNAVAILABLE: 'RATE_LIMIT_UNAVAILABLE',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   BAD_REQUEST: 'BAD_REQUEST',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -26,6 +30,7 @@ export const statusOfCode: Readonly<Record<string, number>> = {
   PRIMARY_UNAVAILABLE: 503,
   COST_ESTIMATED_TOO_EXPENSIVE: 400,
   RATE_LIMITED: 429,
+  RATE_LIMIT_UNAVAILABLE: 503,
   PERSISTED_QUERY_NOT_IN_LIST: 400,
   GRAPHQL_PARSE_FAILED: 400,
   GRAPHQL_VALIDATION_FAILED: 400,
@@ -39,9 +44,9 @@ export const statusOfCode: Readonly<Record<string, number>> = {
  * the status travels in `extensions.http` (a `HeaderMap`, as Apollo requires).
  * For errors the gateway raises before or around execution.
  */
-export function geofedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+export function geofedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, headers: Readonly<Record<string, string>> = {}): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { ...extensions, code, http: { status: statusOfCode[code] ?? 500, headers: new HeaderMap() } },
+    extensions: { ...extensions, code, http: { status: statusOfCode[code] ?? 500, headers: new HeaderMap(Object.entries(headers)) } },
   });
 }
 

@@ -113,3 +113,16 @@ export function scopeLookup(config: GeofedConfig): (subgraph: string) => Subgrap
   const scopes = new Map(config.subgraphs.map((s) => [s.name, s.scope]));
   return (subgraph) => scopes.get(subgraph);
 }
+
+/**
+ * Where each field's cost is charged: a field only a global subgraph resolves
+ * costs in the gateway's region ("local"); any other field, including one
+ * several subgraphs can resolve (keys, @shareable, @provides), in the
+ * tenant's home region ("home").
+ */
+export function costSites(ownership: FieldOwnership, scopeOf: (subgraph: string) => SubgraphScope | undefined) {
+  return (typeName: string, fieldName: string): 'home' | 'local' => {
+    const owners = ownership.subgraphsOf(typeName, fieldName);
+    return owners.length === 1 && scopeOf(owners[0]!) === 'global' ? 'local' : 'home';
+  };
+}

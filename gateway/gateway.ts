@@ -5,12 +5,16 @@ import { ApolloServer } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { callerResolver, jurisdictionPlugin } from '../plugins/jurisdiction.js';
 import { httpStatusPlugin } from '../plugins/http-status.js';
+import { costPlugin } from '../plugins/cost/index.js';
+import { buildCostModel, type CostModel } from '../plugins/cost/calculator.js';
 import { operationLimits } from '../plugins/operation-limits.js';
+import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
+import { bucketStoreFromEnv } from '../plugins/rate-limit/store-from-env.js';
 import { readYourWritesPlugin, subgraphSessionsPlugin } from '../plugins/read-your-writes.js';
 import { ConfigError, findSubgraph, type GeofedConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { consistencyHeader, parseConsistencyToken } from './consistency-token.js';
-import { fieldOwnershipOf, scopeLookup } from './field-ownership.js';
+import { costSites, fieldOwnershipOf, scopeLookup, type FieldOwnership } from './field-ownership.js';
 import { apolloRoute, startHttpServer, writeJson } from './http-server.js';
 import { logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
@@ -48,7 +52,10 @@ export const gatewayRegionHeader = 'x-geofed-gateway-region';
 export async function startGateway({ config, env = process.env, host = '127.0.0.1', port = config.gateway.port, directory, forwardSubgraphSessions = false }: GatewayOptions): Promise<RunningGateway> {
   const region = config.gateway.region;
   const supergraphSdl = readSupergraph(config.supergraphPath);
-  const ownership = fieldOwnershipOf(supergraphSdl);
+  const scopeOf = scopeLookup(config);
+  // Rebuilt from the core supergraph (with its join and cost directives) on every schema load.
+  let ownership: FieldOwnership = fieldOwnershipOf(supergraphSdl);
+  let costModel: CostModel = buildCostModel(supergraphSdl, { ...costOptions(config), siteOf: costSites(ownership, scopeOf) });
   const metrics = new GatewayMetrics();
   const production = env.NODE_ENV === 'production';
   const verifier = tokenVerifier(config.auth, env);
@@ -65,10 +72,19 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
       return new RegionalDataSource({ subgraph, gatewayRegion: region, fetcher, metrics, circuitBreaker: config.circuitBreaker });
     },
   });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    ownership = fieldOwnershipOf(coreSupergraphSdl);
+    costModel = buildCostModel(coreSupergraphSdl, { ...costOptions(config), siteOf: costSites(ownership, scopeOf) });
+  });
+  const store = config.rateLimits.enabled ? bucketStoreFromEnv(env, config.rateLimits.storeTimeoutMs) : undefined;
   const server = new ApolloServer<GatewayContext>({
     gateway,
     plugins: [
-      jurisdictionPlugin({ ownership: () => ownership, scopeOf: scopeLookup(config) }),
+      jurisdictionPlugin({ ownership: () => ownership, scopeOf }),
+      costPlugin({ model: () => costModel, maxOperationCost: config.cost.maxOperationCost }),
+      ...(store
+        ? [rateLimitPlugin({ model: () => costModel, settings: config.rateLimits, maxOperationCost: config.cost.maxOperationCost, gatewayRegion: region, store, metrics })]
+        : []),
       readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
       ...(forwardSubgraphSessions ? [subgraphSessionsPlugin()] : []),
       httpStatusPlugin(),
@@ -98,6 +114,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
       const requested = parseConsistencyToken(req.headers[consistencyHeader]);
       const context: GatewayContext = {
         caller: await resolveCaller(req.headers.authorization),
+        clientKey: clientKeyOf(req, config.rateLimits.anonymous.clientKey),
         dataRegions: new Set(),
         consistency: requested === undefined ? {} : { requested },
         ...(forwardSubgraphSessions ? { subgraphSessions: [] } : {}),
@@ -139,8 +156,20 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
       await listener.stop();
       await server.stop();
       await http.close();
+      await store?.close();
     },
   };
+}
+
+function costOptions(config: GeofedConfig) {
+  return { defaultListSize: config.cost.defaultListSize, mutationCost: config.cost.mutationCost };
+}
+
+/** Who an anonymous caller is: its address, or the first hop of X-Forwarded-For behind a trusted proxy. */
+function clientKeyOf(req: IncomingMessage, source: 'address' | 'x-forwarded-for'): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return source === 'x-forwarded-for' && first ? first : (req.socket.remoteAddress ?? 'unknown');
 }
 
 function readSupergraph(path: string): string {

@@ -1,0 +1,133 @@
+import { getNamedType, isInputObjectType, type GraphQLNamedType } from 'graphql';
+import type { CostEstimate } from './calculator.js';
+import { sizeOf, type ArgumentCost, type Branch, type FieldPlan, type Guard, type OperationPlan, type SizeExpr } from './plan.js';
+import type { SchemaCosts } from './schema-costs.js';
+
+type Variables = Readonly<Record<string, unknown>> | undefined;
+interface Split { home: number; local: number }
+
+export interface EvaluationOptions {
+  readonly costs: SchemaCosts;
+  readonly mutationCost: number;
+}
+
+export function estimatePlan(plan: OperationPlan, variables: Variables, options: EvaluationOptions): CostEstimate {
+  const split = estimateFields(plan.fields, 1, variables, options.costs);
+  if (plan.mutation) {
+    // The surcharge stands for the write: charged where the first mutation field that runs is served.
+    const site = plan.fields.find((f) => selected(f.guard, variables))?.site ?? 'home';
+    split[site] += options.mutationCost;
+  }
+  return Object.freeze({ total: split.home + split.local, home: split.home, local: split.local });
+}
+
+function estimateFields(fields: readonly FieldPlan[], multiplier: number, variables: Variables, costs: SchemaCosts): Split {
+  const split: Split = { home: 0, local: 0 };
+  for (const field of fields) {
+    if (!selected(field.guard, variables)) continue;
+    const size = field.size ? listSize(field.size, variables) : 1;
+    // Arguments are read once per parent item, not once per element of the list the field returns.
+    let own = argumentsCost(field.args, variables, costs) * multiplier;
+    if (!field.branches) {
+      own += field.weight! * multiplier * size;
+    } else {
+      let best: { own: number; children: Split; total: number } | undefined;
+      for (const branch of field.branches) {
+        const branchOwn = (field.weight ?? branch.weight) * multiplier * size;
+        const children = estimateFields(branch.fields, multiplier * size, variables, costs);
+        const total = branchOwn + children.home + children.local;
+        if (!best || total > best.total) best = { own: branchOwn, children, total };
+      }
+      if (best) {
+        own += best.own;
+        split.home += best.children.home;
+        split.local += best.children.local;
+      }
+    }
+    split[field.site] += own;
+  }
+  return split;
+}
+
+export function actualOfPlan(plan: OperationPlan, variables: Variables, data: unknown, options: EvaluationOptions): number {
+  return (plan.mutation ? options.mutationCost : 0) + actualFields(plan.fields, data, variables, options.costs);
+}
+
+function actualFields(fields: readonly FieldPlan[], parent: unknown, variables: Variables, costs: SchemaCosts): number {
+  if (parent === null || typeof parent !== 'object') return 0;
+  let cost = 0;
+  for (const field of fields) {
+    if (!selected(field.guard, variables)) continue;
+    cost += argumentsCost(field.args, variables, costs);
+    const value = (parent as Record<string, unknown>)[field.key];
+    const items = field.size ? flatten(value) : [value];
+    if (!field.branches) {
+      cost += field.weight! * items.length;
+      continue;
+    }
+    for (const item of items) cost += actualItem(field, item, variables, costs);
+  }
+  return cost;
+}
+
+function actualItem(field: FieldPlan, item: unknown, variables: Variables, costs: SchemaCosts): number {
+  const branches = field.branches!;
+  const typename = item !== null && typeof item === 'object' ? (item as { __typename?: unknown }).__typename : undefined;
+  const known = branches.length === 1 ? branches[0] : branches.find((b) => b.typeName === typename);
+  const price = (branch: Branch) => (field.weight ?? branch.weight) + actualFields(branch.fields, item, variables, costs);
+  if (known) return price(known);
+  // The response does not say which type it holds (no __typename selected): the dearest one, as the estimate does.
+  let most = 0;
+  for (const branch of branches) most = Math.max(most, price(branch));
+  return most;
+}
+
+/** Lists of lists count their innermost elements; a null or missing list counts nothing. */
+function flatten(value: unknown): unknown[] {
+  if (!Array.isArray(value)) return [];
+  return value.some(Array.isArray) ? value.flatMap((v: unknown) => (Array.isArray(v) ? flatten(v) : [v])) : value;
+}
+
+function selected(guard: Guard, variables: Variables): boolean {
+  if (guard === null) return true;
+  return guard.some((conjunction) => conjunction.every((c) => variableValue(c.variable, c.whenAbsent, variables) !== c.excludeWhen));
+}
+
+function listSize(size: SizeExpr, variables: Variables): number {
+  let given = size.literal;
+  for (const slicing of size.variables) {
+    const value = sizeOf(variableValue(slicing.variable, slicing.whenAbsent, variables));
+    if (value !== undefined && (given === undefined || value > given)) given = value;
+  }
+  return given ?? size.defaults ?? size.fallback;
+}
+
+function argumentsCost(args: ArgumentCost | undefined, variables: Variables, costs: SchemaCosts): number {
+  if (!args) return 0;
+  let cost = args.constant;
+  for (const term of args.terms) cost += inputValueCost(variableValue(term.variable, term.whenAbsent, variables), term.weight, term.type, costs);
+  return cost;
+}
+
+function inputValueCost(value: unknown, weight: number, type: GraphQLNamedType, costs: SchemaCosts): number {
+  if (value === null || value === undefined) return 0;
+  let cost = weight;
+  if (!isInputObjectType(type) || !costs.inputCanCost(type.name)) return cost;
+  if (Array.isArray(value)) {
+    for (const item of value) cost += inputValueCost(item, 0, type, costs);
+    return cost;
+  }
+  if (typeof value !== 'object') return cost;
+  const fields = type.getFields();
+  for (const [name, fieldValue] of Object.entries(value)) {
+    const field = fields[name];
+    if (field) cost += inputValueCost(fieldValue, costs.inputFieldWeight(type.name, name) ?? 0, getNamedType(field.type), costs);
+  }
+  return cost;
+}
+
+function variableValue(name: string, whenAbsent: unknown, variables: Variables): unknown {
+  const value = variables?.[name];
+  return value === undefined ? whenAbsent : value;
+}
+
