@@ -40,7 +40,8 @@ export function defineGatewaySuite(driver: Driver): void {
       const user = firstUserOf(tenantId)!;
       const before = regionalCounts();
       const result = await postGraphQL(t.graphqlUrl, meQuery, { token: await devToken(tenantId, user.id) });
-      expect(result.body).toEqual({ data: expectedMe(user.id) });
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data).toEqual(expectedMe(user.id));
       expect(result.status).toBe(200);
       expect(result.headers.get('x-geofed-data-region')).toBe(region);
       expect(result.headers.get('x-geofed-gateway-region')).toBe('us');
@@ -57,17 +58,19 @@ export function defineGatewaySuite(driver: Driver): void {
         token: await devToken('acme', 'usr_acme_2'),
         headers: { 'x-geofed-tenant': 'globex', 'x-geofed-user': 'usr_globex_1', 'x-geofed-region': 'us' },
       });
-      expect(result.body).toEqual({ data: { me: { email: 'bruno.keller@acme.example' } } });
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data).toEqual({ me: { email: 'bruno.keller@acme.example' } });
       expect(result.headers.get('x-geofed-data-region')).toBe('eu');
     });
 
     it('serves public products to anonymous callers, by POST and GET', async () => {
       const post = await postGraphQL(t.graphqlUrl, '{ products(first: 3) { id name } }');
-      expect(post.body).toEqual({ data: { products: seedProducts.slice(0, 3).map(({ id, name }) => ({ id, name })) } });
+      expect(post.body.errors).toBeUndefined();
+      expect(post.body.data).toEqual({ products: seedProducts.slice(0, 3).map(({ id, name }) => ({ id, name })) });
       expect(post.headers.get('x-geofed-data-region')).toBeNull();
       const get = await fetch(`${t.graphqlUrl}?query=${encodeURIComponent('{ products(first: 1) { id } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
       expect(get.status).toBe(200);
-      expect(await get.json()).toEqual({ data: { products: [{ id: 'prd_01' }] } });
+      expect(await get.json()).toMatchObject({ data: { products: [{ id: 'prd_01' }] }, extensions: { cost: { estimated: 1, actual: 1 } } });
     });
 
     it('refuses anonymous personal data with UNAUTHENTICATED before any regional fetch', async () => {
@@ -109,18 +112,22 @@ export function defineGatewaySuite(driver: Driver): void {
 
     it('returns null for another tenant\'s user', async () => {
       const result = await postGraphQL(t.graphqlUrl, '{ user(id: "usr_globex_1") { name } }', { token: await devToken('acme', 'usr_acme_1') });
-      expect(result.body).toEqual({ data: { user: null } });
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data).toEqual({ user: null });
     });
 
     it('writes a profile change and an order in the tenant\'s region', async () => {
       const token = await devToken('umbrella', 'usr_umbrella_3');
       const renamed = await postGraphQL(t.graphqlUrl, 'mutation { updateProfile(name: "Alice Marker-7") { name } }', { token });
-      expect(renamed.body).toEqual({ data: { updateProfile: { name: 'Alice Marker-7' } } });
+      expect(renamed.body.errors).toBeUndefined();
+      expect(renamed.body.data).toEqual({ updateProfile: { name: 'Alice Marker-7' } });
       expect(renamed.headers.get('x-geofed-data-region')).toBe('latam');
       const placed = await postGraphQL(t.graphqlUrl, 'mutation { placeOrder(items: [{ productId: "prd_02", quantity: 3 }]) { status totalCents items { quantity product { id } } } }', { token });
-      expect(placed.body).toEqual({ data: { placeOrder: { status: 'placed', totalCents: 3 * seedProducts[1]!.priceCents, items: [{ quantity: 3, product: { id: 'prd_02' } }] } } });
+      expect(placed.body.errors).toBeUndefined();
+      expect(placed.body.data).toEqual({ placeOrder: { status: 'placed', totalCents: 3 * seedProducts[1]!.priceCents, items: [{ quantity: 3, product: { id: 'prd_02' } }] } });
       const me = await postGraphQL(t.graphqlUrl, '{ me { name orders(first: 1) { totalCents } } }', { token });
-      expect(me.body).toEqual({ data: { me: { name: 'Alice Marker-7', orders: [{ totalCents: 3 * seedProducts[1]!.priceCents }] } } });
+      expect(me.body.errors).toBeUndefined();
+      expect(me.body.data).toEqual({ me: { name: 'Alice Marker-7', orders: [{ totalCents: 3 * seedProducts[1]!.priceCents }] } });
     });
 
     it('answers a catalog write with a consistency token that later reads accept', async () => {
@@ -131,7 +138,8 @@ export function defineGatewaySuite(driver: Driver): void {
       expect(token).toMatch(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/);
       expect((write.body as { extensions?: { consistency?: string } }).extensions?.consistency).toBe(token);
       const read = await postGraphQL(t.graphqlUrl, '{ product(id: "prd_24") { priceCents } }', { headers: { 'geofed-consistency': token! } });
-      expect(read.body).toEqual({ data: { product: { priceCents: 1500 } } });
+      expect(read.body.errors).toBeUndefined();
+      expect(read.body.data).toEqual({ product: { priceCents: 1500 } });
       expect(read.headers.get('geofed-consistency')).toBeNull();
     });
 

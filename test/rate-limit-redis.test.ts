@@ -75,7 +75,8 @@ const withBudgets = (config: GeofedConfig, overrides: Partial<GeofedConfig['rate
 
 describe('budgets in Upstash Redis', () => {
   it('admits exactly K of 200 concurrent operations across two gateway processes', async () => {
-    const configPath = writeConfig({ key_prefix: prefix, default_plan: 'free', plans: { free: { capacity: 1000, refill_per_second: 0 }, pro: { capacity: admitted, refill_per_second: 0 } } });
+    // Closed and patient: under a loaded CI machine a debit past the timeout would otherwise be admitted unpriced (fail open).
+    const configPath = writeConfig({ key_prefix: prefix, on_store_error: 'closed', store_timeout_ms: 10_000, default_plan: 'free', plans: { free: { capacity: 1000, refill_per_second: 0 }, pro: { capacity: admitted, refill_per_second: 0 } } });
     const urls = await Promise.all([gatewayProcess(configPath), gatewayProcess(configPath)]);
     const token = await devToken('acme', 'usr_acme_1');
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => postGraphQL(urls[i % 2]!, '{ products(first: 1) { id } }', { token })));

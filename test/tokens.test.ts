@@ -99,7 +99,8 @@ describe('token verification', () => {
 
     it('serves a caller with an RS256 token from the identity provider, and refuses a foreign audience', async () => {
       const ok = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token: await token(rsa, 'RS256', 'rsa-1') });
-      expect(ok.body).toEqual({ data: { me: { email: 'ada.lovelace@acme.example' } } });
+      expect(ok.body.errors).toBeUndefined();
+      expect(ok.body.data).toEqual({ me: { email: 'ada.lovelace@acme.example' } });
       const foreign = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token: await token(rsa, 'RS256', 'rsa-1', { aud: 'another-app' }) });
       expect(foreign.status).toBe(401);
     });
