@@ -70,6 +70,18 @@ export const fileSchema = z
       })
       .strict()
       .default({ enabled: true, on_store_error: 'open', store_timeout_ms: 250, key_prefix: 'geofed:rl', default_plan: 'free', plans: {}, anonymous: { capacity: 2_000, refill_per_second: 100, client_key: 'address' } }),
+    cache_control: z
+      .object({ max_age: z.record(z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/, 'a type ("Product") or a field ("Query.products")'), z.number().int().nonnegative()).default({}) })
+      .strict()
+      .default({ max_age: {} }),
+    cors: z
+      .object({ allowed_origins: z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/, error: 'an origin such as https://app.example.com' })])).default([]) })
+      .strict()
+      .default({ allowed_origins: [] }),
+    persisted_queries: z
+      .object({ manifest: z.string().min(1).optional(), mode: z.enum(['off', 'log-unlisted', 'safelist']).default('off') })
+      .strict()
+      .default({ mode: 'off' }),
     auth: z
       .object({ jwks_url: httpUrl.optional(), issuer: z.string().min(1).optional(), audience: z.string().min(1).optional() })
       .strict()

@@ -81,6 +81,23 @@ export interface RateLimitSettings {
   readonly anonymous: BucketSize & { readonly clientKey: 'address' | 'x-forwarded-for' };
 }
 
+export interface CacheSettings {
+  /**
+   * Seconds a shared cache may keep an anonymous response, by type ("Product":
+   * every field of it) or field ("Query.products"). A response is public only
+   * when every field it selects has a hint; its s-maxage is the smallest.
+   */
+  readonly maxAge: Readonly<Record<string, number>>;
+  /** Browser origins allowed to call the gateway (CORS); `*` allows any. */
+  readonly allowedOrigins: readonly string[];
+}
+
+export interface PersistedQuerySettings {
+  /** Absolute path of an apollo-persisted-query-manifest file. */
+  readonly manifestPath?: string;
+  readonly mode: 'off' | 'log-unlisted' | 'safelist';
+}
+
 export interface AuthSettings {
   /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
   readonly jwksUrl?: string;
@@ -105,6 +122,8 @@ export interface GeofedConfig {
   readonly replicas: ReplicaSettings;
   readonly cost: CostSettings;
   readonly rateLimits: RateLimitSettings;
+  readonly cache: CacheSettings;
+  readonly persistedQueries: PersistedQuerySettings;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +190,9 @@ function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): Geofe
     }
     return { name, scope: subgraph.scope, schemaPath: resolve(dirname(path), subgraph.schema), urls };
   });
+  if (file.persisted_queries.mode !== 'off' && !file.persisted_queries.manifest) {
+    problems.push(`persisted_queries.manifest: mode "${file.persisted_queries.mode}" needs a manifest file`);
+  }
   const plans = file.rate_limits.plans;
   if (Object.keys(plans).length > 0 && !(file.rate_limits.default_plan in plans)) {
     problems.push(`rate_limits.default_plan: "${file.rate_limits.default_plan}" is not one of rate_limits.plans [${Object.keys(plans).join(', ')}]`);
@@ -227,6 +249,11 @@ function toConfig(path: string, file: FileConfig, env: NodeJS.ProcessEnv): Geofe
         ]),
       ),
       anonymous: { ...toBucket(file.rate_limits.anonymous), clientKey: file.rate_limits.anonymous.client_key },
+    },
+    cache: { maxAge: file.cache_control.max_age, allowedOrigins: file.cors.allowed_origins.map((origin) => origin.replace(/\/$/, '')) },
+    persistedQueries: {
+      mode: file.persisted_queries.mode,
+      ...(file.persisted_queries.manifest ? { manifestPath: resolve(dirname(path), file.persisted_queries.manifest) } : {}),
     },
     auth: withoutUndefined({
       jwksUrl: env.GEOFED_JWKS_URL ?? file.auth.jwks_url,

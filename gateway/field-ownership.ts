@@ -126,3 +126,20 @@ export function costSites(ownership: FieldOwnership, scopeOf: (subgraph: string)
     return owners.length === 1 && scopeOf(owners[0]!) === 'global' ? 'local' : 'home';
   };
 }
+
+/** `Type.field` of every field that carries `@tag(name: <tag>)` in the supergraph (e.g. the pii fields). */
+export function taggedFields(supergraphSdl: string, tag: string): Set<string> {
+  const tagged = new Set<string>();
+  for (const definition of parse(supergraphSdl).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
+    for (const field of definition.fields ?? []) {
+      if (field.directives?.some((d) => d.name.value === 'tag' && stringArgument(d, 'name') === tag)) tagged.add(`${definition.name.value}.${field.name.value}`);
+    }
+  }
+  return tagged;
+}
+
+/** True for a field some global subgraph can resolve: public data, when it carries no pii tag. */
+export function globalFields(ownership: FieldOwnership, scopeOf: (subgraph: string) => SubgraphScope | undefined) {
+  return (typeName: string, fieldName: string): boolean => ownership.subgraphsOf(typeName, fieldName).some((subgraph) => scopeOf(subgraph) === 'global');
+}

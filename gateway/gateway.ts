@@ -5,6 +5,8 @@ import { ApolloServer } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { callerResolver, jurisdictionPlugin } from '../plugins/jurisdiction.js';
 import { httpStatusPlugin } from '../plugins/http-status.js';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { cdnCachePlugin } from '../plugins/cdn-cache.js';
 import { costPlugin } from '../plugins/cost/index.js';
 import { buildCostModel, type CostModel } from '../plugins/cost/calculator.js';
 import { operationLimits } from '../plugins/operation-limits.js';
@@ -14,7 +16,8 @@ import { readYourWritesPlugin, subgraphSessionsPlugin } from '../plugins/read-yo
 import { ConfigError, findSubgraph, type GeofedConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { consistencyHeader, parseConsistencyToken } from './consistency-token.js';
-import { costSites, fieldOwnershipOf, scopeLookup, type FieldOwnership } from './field-ownership.js';
+import { costSites, fieldOwnershipOf, globalFields, scopeLookup, taggedFields, type FieldOwnership } from './field-ownership.js';
+import { applyCors } from './cors.js';
 import { apolloRoute, startHttpServer, writeJson } from './http-server.js';
 import { logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
@@ -56,6 +59,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   // Rebuilt from the core supergraph (with its join and cost directives) on every schema load.
   let ownership: FieldOwnership = fieldOwnershipOf(supergraphSdl);
   let costModel: CostModel = buildCostModel(supergraphSdl, { ...costOptions(config), siteOf: costSites(ownership, scopeOf) });
+  let piiFields = taggedFields(supergraphSdl, 'pii');
   const metrics = new GatewayMetrics();
   const production = env.NODE_ENV === 'production';
   const verifier = tokenVerifier(config.auth, env);
@@ -75,6 +79,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     ownership = fieldOwnershipOf(coreSupergraphSdl);
     costModel = buildCostModel(coreSupergraphSdl, { ...costOptions(config), siteOf: costSites(ownership, scopeOf) });
+    piiFields = taggedFields(coreSupergraphSdl, 'pii');
   });
   const store = config.rateLimits.enabled ? bucketStoreFromEnv(env, config.rateLimits.storeTimeoutMs) : undefined;
   const server = new ApolloServer<GatewayContext>({
@@ -86,6 +91,9 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
         ? [rateLimitPlugin({ model: () => costModel, settings: config.rateLimits, maxOperationCost: config.cost.maxOperationCost, gatewayRegion: region, store, metrics })]
         : []),
       readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
+      // Hints are gathered but Cache-Control is written by cdnCachePlugin alone.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      cdnCachePlugin({ maxAge: config.cache.maxAge, isGlobal: () => globalFields(ownership, scopeOf), piiFields: () => piiFields }),
       ...(forwardSubgraphSessions ? [subgraphSessionsPlugin()] : []),
       httpStatusPlugin(),
     ],
@@ -131,6 +139,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
     onResponse: (res) => res.setHeader(gatewayRegionHeader, region),
     routes: {
       '/graphql': async (req, res, url) => {
+        if (applyCors(req, res, config.cache.allowedOrigins)) return;
         const started = process.hrtime.bigint();
         await graphql(req, res, url);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;

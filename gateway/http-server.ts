@@ -102,6 +102,11 @@ export function httpGraphQLRequest(req: IncomingMessage, url: URL, body: unknown
 export async function writeApolloResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;
+  // Not Modified carries the validators and no body.
+  if (res.statusCode === 304) {
+    res.end();
+    return;
+  }
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
     return;
