@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
-// `npm run bench [-- --only me-query|cost-lookup|consistency]`: every benchmark in its own process, each printing
+// `npm run bench [-- --only me-query|cost-lookup|consistency|cdn]`: every benchmark in its own process, each printing
 // its table and writing it to bench/results/. Never part of `npm test`.
 const { values } = parseArgs({ allowPositionals: true, strict: false, options: { only: { type: 'string' } } });
-const benchmarks = ['me-query', 'cost-lookup', 'consistency'].filter((name) => values.only === undefined || values.only === name);
+const benchmarks = ['me-query', 'cost-lookup', 'consistency', 'cdn'].filter((name) => values.only === undefined || values.only === name);
 for (const name of benchmarks) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...process.argv.slice(2)], { stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
