@@ -10,6 +10,7 @@ import { cdnCachePlugin } from '../plugins/cdn-cache.js';
 import { costPlugin } from '../plugins/cost/index.js';
 import { buildCostModel, type CostModel } from '../plugins/cost/calculator.js';
 import { operationLimits } from '../plugins/operation-limits.js';
+import { persistedQueries } from '../plugins/persisted-queries/index.js';
 import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
 import { bucketStoreFromEnv } from '../plugins/rate-limit/store-from-env.js';
 import { readYourWritesPlugin, subgraphSessionsPlugin } from '../plugins/read-your-writes.js';
@@ -82,9 +83,13 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
     piiFields = taggedFields(coreSupergraphSdl, 'pii');
   });
   const store = config.rateLimits.enabled ? bucketStoreFromEnv(env, config.rateLimits.storeTimeoutMs) : undefined;
+  const persisted = persistedQueries({ ...config.persistedQueries, env });
   const server = new ApolloServer<GatewayContext>({
     gateway,
+    persistedQueries: persisted.persistedQueries,
     plugins: [
+      // First: a safelist refusal rewrites the response before the cache and status plugins look at it.
+      ...persisted.plugins,
       jurisdictionPlugin({ ownership: () => ownership, scopeOf }),
       costPlugin({ model: () => costModel, maxOperationCost: config.cost.maxOperationCost }),
       ...(store

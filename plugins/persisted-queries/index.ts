@@ -1,0 +1,143 @@
+import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
+import type { GraphQLError } from 'graphql';
+import { geofedError } from '../../gateway/errors.js';
+import { logger } from '../../gateway/logger.js';
+import { loadManifest, sha256Hex } from './manifest.js';
+import { UpstashCache } from './upstash-cache.js';
+
+export type PersistedQueryMode = 'off' | 'log-unlisted' | 'safelist';
+
+export interface PersistedQueryOptions {
+  /** An `apollo-persisted-query-manifest` file (`npm run pq:manifest`); required unless mode is off. */
+  readonly manifestPath?: string;
+  /**
+   * off: APQ only (a manifest, if given, still answers lookups by hash). log-unlisted: serve
+   * everything, log each operation whose body is not listed. safelist: refuse those before
+   * execution with PERSISTED_QUERY_NOT_IN_LIST (400); no APQ registration.
+   */
+  readonly mode: PersistedQueryMode;
+  /** UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: both set → the APQ store is shared through Upstash. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Prefix of the Upstash keys; default 'geofed:apq:'. */
+  readonly keyPrefix?: string;
+}
+
+const PERSISTED_QUERY_NOT_IN_LIST = 'PERSISTED_QUERY_NOT_IN_LIST';
+
+/**
+ * A registered body expires after a day: the Upstash store is shared and would otherwise keep every
+ * body any client ever registered. A client whose hash expired just sends the body again.
+ */
+const APQ_TTL_SECONDS = 24 * 60 * 60;
+
+/** Apollo Server wraps `persistedQueries.cache` in a PrefixingKeyValueCache with this prefix (APQ_CACHE_PREFIX in its requestPipeline.js). */
+const APOLLO_APQ_PREFIX = 'apq:';
+
+/** Everything to spread into `new ApolloServer({...})`; put `plugins` first in the plugin list (see listPlugin). */
+export function persistedQueries(options: PersistedQueryOptions): {
+  persistedQueries: ApolloServerOptions<BaseContext>['persistedQueries'];
+  plugins: ApolloServerPlugin<BaseContext>[];
+} {
+  const { mode, manifestPath, env, keyPrefix = 'geofed:apq:' } = options;
+  if (mode !== 'off' && mode !== 'log-unlisted' && mode !== 'safelist') {
+    throw new Error(`persisted queries: mode must be off, log-unlisted or safelist, not ${JSON.stringify(mode)}`);
+  }
+  if (mode !== 'off' && !manifestPath) throw new Error(`persisted queries: mode ${mode} needs a manifest (manifestPath)`);
+  const manifest = manifestPath ? loadManifest(manifestPath) : undefined;
+  const bodies = new Map(manifest?.operations.map((operation) => [operation.id, operation.body]));
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  // Safelist mode has no APQ store at all: only listed bodies can be found by hash, none registered.
+  const store: KeyValueCache<string> | undefined =
+    mode === 'safelist' ? undefined : url && token ? new UpstashCache({ url, token, keyPrefix }) : new InMemoryLRUCache<string>();
+  logger.info({ mode, listed: bodies.size, store: store === undefined ? 'none' : store instanceof UpstashCache ? 'upstash' : 'memory' }, 'persisted queries');
+  return {
+    persistedQueries: { cache: new ListedFirstCache(bodies, store), ttl: APQ_TTL_SECONDS },
+    plugins: manifest && mode !== 'off' ? [listPlugin(new Set(bodies.keys()), mode)] : [],
+  };
+}
+
+/**
+ * The cache Apollo's APQ reads: the manifest's bodies first (so a listed operation can be sent by
+ * hash alone without ever being registered), then the APQ store. Apollo asks for `apq:<sha256>`;
+ * the store is keyed by the bare hash (so Upstash keys read `geofed:apq:<sha256>`).
+ */
+class ListedFirstCache implements KeyValueCache<string> {
+  constructor(
+    private readonly bodies: ReadonlyMap<string, string>,
+    private readonly store: KeyValueCache<string> | undefined,
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    const hash = hashOf(key);
+    return this.bodies.get(hash) ?? (await this.store?.get(hash));
+  }
+
+  async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
+    const hash = hashOf(key);
+    // A listed body needs no registration; without a store (safelist) nothing can be registered.
+    if (this.bodies.has(hash) || !this.store) return;
+    try {
+      await this.store.set(hash, value, options);
+    } catch (error) {
+      // The request is served all the same; the client will send the body again next time.
+      logger.warn({ err: (error as Error).message }, 'persisted-query store unreachable: registration dropped');
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.store?.delete(hashOf(key))) === true;
+  }
+}
+
+function hashOf(key: string): string {
+  return key.startsWith(APOLLO_APQ_PREFIX) ? key.slice(APOLLO_APQ_PREFIX.length) : key;
+}
+
+function notInList(): GraphQLError {
+  return geofedError('PERSISTED_QUERY_NOT_IN_LIST', 'This operation is not in the persisted-query list of this gateway: only the operations of its manifest are served.');
+}
+
+/**
+ * Checks each operation's body against the list. Apollo offers no hook that can refuse a request
+ * cleanly before parsing (an error thrown in didResolveSource is a 500), so an unlisted body is
+ * refused in didResolveOperation: after parse and validation, before execution and before APQ
+ * registration. willSendResponse then answers every unlisted request with the same error, so a
+ * parse or validation error (or another plugin's error) never tells a prober more about the schema.
+ * Plugins' willSendResponse hooks start in list order: put this plugin first so later ones (CDN
+ * caching, status) see the final response.
+ */
+function listPlugin(listed: ReadonlySet<string>, mode: 'log-unlisted' | 'safelist'): ApolloServerPlugin<BaseContext> {
+  const safelist = mode === 'safelist';
+  return {
+    async requestDidStart() {
+      let unlistedHash: string | undefined;
+      return {
+        async didResolveSource({ source }) {
+          // Hashed here rather than trusting queryHash: on a store hit that is the client's claim,
+          // and the store (shared Redis) is not the list.
+          const hash = sha256Hex(source);
+          if (!listed.has(hash)) unlistedHash = hash;
+        },
+        async didResolveOperation() {
+          if (safelist && unlistedHash !== undefined) throw notInList();
+        },
+        async willSendResponse({ request, response, operationName, operation }) {
+          if (unlistedHash === undefined) return;
+          // One line per operation: its hash, name and type; never its variables or its body
+          // (literals in a body can be personal data).
+          const name = operationName ?? request.operationName ?? null;
+          logger.warn(
+            { queryHash: unlistedHash, operationName: name?.slice(0, 100) ?? null, operationType: operation?.operation ?? null, mode },
+            safelist ? 'operation not in the persisted-query list: refused' : 'operation not in the persisted-query list: served',
+          );
+          if (!safelist) return;
+          const error = notInList();
+          response.body = { kind: 'single', singleResult: { errors: [{ message: error.message, extensions: { code: PERSISTED_QUERY_NOT_IN_LIST } }] } };
+          response.http.status = 400;
+        },
+      };
+    },
+  };
+}
