@@ -1,15 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Redis as DirectRedis } from 'ioredis';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeofedConfig } from '../gateway/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { devToken, postGraphQL, startTestStack, type TestStack } from './fixtures/stack.js';
+import { startGatewayProcess, writeGatewayConfig } from './fixtures/gateway-process.js';
 import { startUpstashRestProxy, type UpstashRestProxy } from './fixtures/upstash-rest-proxy.js';
 
 // Budgets shared by every gateway through Upstash (our REST proxy in front of the real Redis on 6379).
@@ -37,37 +34,6 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** supergraph.yaml with the test stack's subgraph URLs and this suite's budgets, for gateway processes. */
-function writeConfig(rateLimits: Record<string, unknown>): string {
-  const file = parse(readFileSync('supergraph.yaml', 'utf8')) as Record<string, unknown> & { subgraphs: Record<string, { urls: Record<string, string>; schema: string }> };
-  for (const subgraph of t.stack.config.subgraphs) {
-    file.subgraphs[subgraph.name]!.urls = { ...subgraph.urls };
-    file.subgraphs[subgraph.name]!.schema = subgraph.schemaPath;
-  }
-  file.supergraph = resolve('schema/supergraph.graphql');
-  file.rate_limits = { ...(file.rate_limits as object), ...rateLimits };
-  const path = join(mkdtempSync(join(tmpdir(), 'geofed-rl-')), 'supergraph.yaml');
-  writeFileSync(path, stringify(file));
-  return path;
-}
-
-async function gatewayProcess(configPath: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
-    env: { ...process.env, GEOFED_CONFIG: configPath, PORT: '0', LOG_LEVEL: 'warn', GEOFED_AUDIT_LOG: 'silent', UPSTASH_REDIS_REST_URL: proxy.url, UPSTASH_REDIS_REST_TOKEN: proxy.token },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /serving (http:\/\/\S+\/graphql)/.exec(out);
-      if (match) resolveUrl(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}: ${out}`)));
-  });
-}
-
 const withBudgets = (config: GeofedConfig, overrides: Partial<GeofedConfig['rateLimits']>): GeofedConfig => ({
   ...config,
   rateLimits: { ...config.rateLimits, keyPrefix: prefix, ...overrides },
@@ -76,8 +42,9 @@ const withBudgets = (config: GeofedConfig, overrides: Partial<GeofedConfig['rate
 describe('budgets in Upstash Redis', () => {
   it('admits exactly K of 200 concurrent operations across two gateway processes', async () => {
     // Closed and patient: under a loaded CI machine a debit past the timeout would otherwise be admitted unpriced (fail open).
-    const configPath = writeConfig({ key_prefix: prefix, on_store_error: 'closed', store_timeout_ms: 10_000, default_plan: 'free', plans: { free: { capacity: 1000, refill_per_second: 0 }, pro: { capacity: admitted, refill_per_second: 0 } } });
-    const urls = await Promise.all([gatewayProcess(configPath), gatewayProcess(configPath)]);
+    const configPath = writeGatewayConfig(t.stack, { rate_limits: { key_prefix: prefix, on_store_error: 'closed', store_timeout_ms: 10_000, default_plan: 'free', plans: { free: { capacity: 1000, refill_per_second: 0 }, pro: { capacity: admitted, refill_per_second: 0 } } } });
+    const upstash = { UPSTASH_REDIS_REST_URL: proxy.url, UPSTASH_REDIS_REST_TOKEN: proxy.token };
+    const urls = await Promise.all([startGatewayProcess(configPath, upstash, children), startGatewayProcess(configPath, upstash, children)]);
     const token = await devToken('acme', 'usr_acme_1');
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => postGraphQL(urls[i % 2]!, '{ products(first: 1) { id } }', { token })));
     const statuses = results.map((r) => r.status);
