@@ -25,6 +25,7 @@ import { GatewayMetrics } from './metrics.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource } from './regional-data-source.js';
 import { subgraphSecrets } from './signed-context.js';
+import { SupergraphSource, type ReloadResult, type SupergraphStatus } from './supergraph-source.js';
 import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
 import { catalogTenantDirectory, type TenantDirectory } from './tenant-directory.js';
@@ -41,19 +42,35 @@ export interface GatewayOptions {
   readonly directory?: TenantDirectory;
   /** Test-only: pass the database sessions that subgraphs report on to the client. */
   readonly forwardSubgraphSessions?: boolean;
+  /** The config as it is now, read again on every reload. @default the config given at start */
+  readonly reloadConfig?: () => GeofedConfig;
+  /** Reload when supergraph.yaml or a subgraph SDL file changes. @default false */
+  readonly watch?: boolean;
 }
 
 export interface RunningGateway {
   /** Base URL; GraphQL is served on `${url}/graphql`. */
   readonly url: string;
   readonly metrics: GatewayMetrics;
+  /** Recomposes from the config's SDL files and swaps the supergraph if it composes (also on SIGHUP in `npm run gateway`). */
+  reload(): Promise<ReloadResult>;
+  supergraph(): SupergraphStatus;
   /** Drains in-flight requests, then stops. */
   stop(): Promise<void>;
 }
 
 export const gatewayRegionHeader = 'x-geofed-gateway-region';
 
-export async function startGateway({ config, env = process.env, host = '127.0.0.1', port = config.gateway.port, directory, forwardSubgraphSessions = false }: GatewayOptions): Promise<RunningGateway> {
+export async function startGateway({
+  config,
+  env = process.env,
+  host = '127.0.0.1',
+  port = config.gateway.port,
+  directory,
+  forwardSubgraphSessions = false,
+  reloadConfig = () => config,
+  watch = false,
+}: GatewayOptions): Promise<RunningGateway> {
   const region = config.gateway.region;
   const supergraphSdl = readSupergraph(config.supergraphPath);
   const scopeOf = scopeLookup(config);
@@ -68,9 +85,14 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
   const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs });
   const fetcher = signingFetcher(http.fetcher, secrets.current);
   const subgraphs = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph]));
+  // A reload may change URLs or add subgraphs: Apollo builds the data sources again from this map.
+  const source = new SupergraphSource(supergraphSdl, reloadConfig, (next) => {
+    subgraphs.clear();
+    for (const subgraph of next.subgraphs) subgraphs.set(subgraph.name, subgraph);
+  });
 
   const gateway = new ApolloGateway({
-    supergraphSdl,
+    supergraphSdl: source,
     buildService: ({ name }) => {
       const subgraph = subgraphs.get(name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
@@ -153,7 +175,7 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
       '/healthz': async (_req, res) => writeJson(res, 200, { status: 'ok' }),
       '/readyz': async (_req, res) => {
         const report = await ready();
-        writeJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', region, subgraphs: report.subgraphs });
+        writeJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', region, subgraphs: report.subgraphs, supergraph: source.current() });
       },
       '/metrics': async (_req, res) => {
         const body = await metrics.registry.metrics();
@@ -162,11 +184,15 @@ export async function startGateway({ config, env = process.env, host = '127.0.0.
       },
     },
   });
-  logger.info({ url: listener.url, region }, 'gateway listening');
+  logger.info({ url: listener.url, region, supergraph: source.current().version }, 'gateway listening');
+  if (watch) source.watch();
   return {
     url: listener.url,
     metrics,
+    reload: () => source.reload(),
+    supergraph: () => source.current(),
     async stop() {
+      source.unwatch();
       await listener.stop();
       await server.stop();
       await http.close();

@@ -15,6 +15,8 @@ export interface StackOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Sees every SQL statement, with the database it went to (`catalog` or a region). */
   readonly onQuery?: (database: string, sql: string) => void;
+  /** Hot reload: the config as it is now, and whether to watch its files (see SupergraphSource). */
+  readonly reload?: { readonly config: () => GeofedConfig; readonly watch: boolean };
   /** Fault-injection switches: only tests pass them; no command line or variable can. */
   readonly testHooks?: SubgraphTestHooks & UsersTestHooks;
 }
@@ -46,7 +48,7 @@ interface Instance {
  * database belongs to the process that opened it, so users and orders of a
  * region share that region's database here.
  */
-export async function startStack({ config, databases: plan, ports, env = process.env, onQuery, testHooks }: StackOptions): Promise<RunningStack> {
+export async function startStack({ config, databases: plan, ports, env = process.env, onQuery, testHooks, reload }: StackOptions): Promise<RunningStack> {
   const databases = new Map<string, DatabaseHandle>();
   const instances: Instance[] = [];
   const secrets = subgraphSecrets(env);
@@ -110,6 +112,7 @@ export async function startStack({ config, databases: plan, ports, env = process
       env,
       ...(ports === 'ephemeral' ? { port: 0 } : {}),
       ...(testHooks?.reportSession ? { forwardSubgraphSessions: true } : {}),
+      ...(reload ? { reloadConfig: reload.config, watch: reload.watch } : {}),
     });
     const inRegion = (region: string) => instances.filter((i) => i.regional && i.definition.region === region);
     return {

@@ -11,9 +11,12 @@ const { values } = parseArgs({ options: { memory: { type: 'boolean', default: fa
 
 await runUntilSignalled(async () => {
   const started = performance.now();
-  const config = loadConfig(defaultConfigPath());
+  const file = defaultConfigPath();
+  const config = loadConfig(file);
   const databases = databasePlanFromEnv(config.regions, process.env, { memory: values.memory });
-  const stack = await startStack({ config, databases, ports: 'config' });
+  const stack = await startStack({ config, databases, ports: 'config', reload: { config: () => loadConfig(file), watch: true } });
+  // Schema edits reload by themselves; SIGHUP forces a reload, as in `npm run gateway`.
+  process.on('SIGHUP', () => void stack.gateway.reload());
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const secret = jwtSecret();
   const tokens = await Promise.all(
