@@ -149,6 +149,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (error) {
     throw new ConfigError(`${path}: cannot be read as YAML: ${(error as Error).message}`);
   }
+  return configFromObject(raw, path, env);
+}
+
+/** Validates a config already read (drop-in mode builds one); `path` names it in errors and anchors relative paths. */
+export function configFromObject(raw: unknown, path: string, env: NodeJS.ProcessEnv = process.env): GeofedConfig {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(

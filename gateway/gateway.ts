@@ -25,6 +25,7 @@ import { GatewayMetrics } from './metrics.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource } from './regional-data-source.js';
 import { subgraphSecrets } from './signed-context.js';
+import type { CompositionResult } from '../schema/compose.js';
 import { SupergraphSource, type ReloadResult, type SupergraphStatus } from './supergraph-source.js';
 import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   readonly reloadConfig?: () => GeofedConfig;
   /** Reload when supergraph.yaml or a subgraph SDL file changes. @default false */
   readonly watch?: boolean;
+  /** Drop-in mode: serve the composed supergraph file as it is (see drop-in.ts). */
+  readonly compose?: (config: GeofedConfig) => CompositionResult;
 }
 
 export interface RunningGateway {
@@ -70,6 +73,7 @@ export async function startGateway({
   forwardSubgraphSessions = false,
   reloadConfig = () => config,
   watch = false,
+  compose,
 }: GatewayOptions): Promise<RunningGateway> {
   const region = config.gateway.region;
   const supergraphSdl = readSupergraph(config.supergraphPath);
@@ -89,7 +93,7 @@ export async function startGateway({
   const source = new SupergraphSource(supergraphSdl, reloadConfig, (next) => {
     subgraphs.clear();
     for (const subgraph of next.subgraphs) subgraphs.set(subgraph.name, subgraph);
-  });
+  }, compose);
 
   const gateway = new ApolloGateway({
     supergraphSdl: source,

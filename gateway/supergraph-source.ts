@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import type { SupergraphManager, SupergraphSdlHook } from '@apollo/gateway';
-import { composeSupergraph } from '../schema/compose.js';
+import { composeSupergraph, type CompositionResult } from '../schema/compose.js';
 import type { GeofedConfig } from './config.js';
 import { logger } from './logger.js';
 
@@ -37,6 +37,8 @@ export class SupergraphSource implements SupergraphManager {
     private readonly loadConfig: () => GeofedConfig,
     /** Told of every new config that composed, before the gateway swaps (URLs of the data sources). */
     private readonly onConfig: (config: GeofedConfig) => void = () => {},
+    /** How a config becomes a supergraph: composing its SDL files, or (drop-in mode) reading a composed file. */
+    private readonly compose: (config: GeofedConfig) => CompositionResult = composeSupergraph,
   ) {
     this.sdl = initialSdl;
     this.status = { version: versionOf(initialSdl), loadedAt: new Date().toISOString() };
@@ -55,7 +57,7 @@ export class SupergraphSource implements SupergraphManager {
     let errors: readonly string[];
     try {
       const config = this.loadConfig();
-      const result = composeSupergraph(config);
+      const result = this.compose(config);
       if (result.ok) {
         if (result.supergraphSdl === this.sdl) return { ok: true, version: this.status.version, changed: false };
         this.onConfig(config);
@@ -77,7 +79,7 @@ export class SupergraphSource implements SupergraphManager {
   /** Reloads when the config file or a subgraph SDL file changes (debounced: editors write in several steps). */
   watch(): void {
     const config = this.loadConfig();
-    for (const file of new Set([config.file, ...config.subgraphs.map((s) => s.schemaPath)])) {
+    for (const file of new Set([config.file, config.supergraphPath, ...config.subgraphs.map((s) => s.schemaPath)].filter((f) => f !== ''))) {
       this.watchers.push(
         watch(file, () => {
           clearTimeout(this.timer);

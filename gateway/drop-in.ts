@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Kind, parse, type ConstDirectiveNode } from 'graphql';
+import { parse as parseYaml } from 'yaml';
+import type { CompositionResult } from '../schema/compose.js';
+import { ConfigError, configFromObject, type GeofedConfig } from './config.js';
+import type { TenantDirectory } from './tenant-directory.js';
+
+/** The one region of drop-in mode: there is no jurisdiction routing, every subgraph is served at its routing URL. */
+export const dropInRegion = 'default';
+
+/**
+ * Drop-in mode: serve any composed supergraph where an @apollo/gateway stands
+ * today. Its subgraphs and routing URLs come from the supergraph's
+ * `join__Graph` enum, all global, in one region. The operation limits, cost,
+ * rate-limit, persisted-query and cache settings may come from a
+ * supergraph.yaml (`--config`); otherwise their defaults apply.
+ */
+export function dropInConfig(supergraphFile: string, settingsFile?: string, env: NodeJS.ProcessEnv = process.env): GeofedConfig {
+  const supergraphPath = resolve(supergraphFile);
+  const graphs = routingUrls(supergraphPath);
+  const settings = settingsFile ? (parseYaml(readFileSync(resolve(settingsFile), 'utf8')) as Record<string, unknown>) : {};
+  const keep = ['limits', 'cost', 'rate_limits', 'persisted_queries', 'cache_control', 'cors', 'auth'];
+  const gateway = (settings.gateway ?? {}) as Record<string, unknown>;
+  return configFromObject(
+    {
+      ...Object.fromEntries(Object.entries(settings).filter(([key]) => keep.includes(key))),
+      regions: [dropInRegion],
+      supergraph: supergraphPath,
+      gateway: { ...gateway, region: dropInRegion },
+      subgraphs: Object.fromEntries(graphs.map(({ name, url }) => [name, { scope: 'global', schema: supergraphPath, urls: { [dropInRegion]: url } }])),
+    },
+    settingsFile ? resolve(settingsFile) : supergraphPath,
+    { ...env, GEOFED_REGION: dropInRegion },
+  );
+}
+
+/** Reload in drop-in mode: read the composed file again (there are no subgraph SDL files to compose). */
+export function readComposedSupergraph(config: GeofedConfig): CompositionResult {
+  try {
+    const sdl = readFileSync(config.supergraphPath, 'utf8');
+    routingUrls(config.supergraphPath);
+    return { ok: true, supergraphSdl: sdl };
+  } catch (error) {
+    return { ok: false, errors: [(error as Error).message] };
+  }
+}
+
+/** Every caller's tenant is known and lives in the one region: a token still has to verify. */
+export function dropInDirectory(plan: string): TenantDirectory {
+  return { lookup: async (id) => ({ id, region: dropInRegion, plan, status: 'active' }) };
+}
+
+function routingUrls(supergraphPath: string): { name: string; url: string }[] {
+  let document;
+  try {
+    document = parse(readFileSync(supergraphPath, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${supergraphPath}: cannot be read as a supergraph: ${(error as Error).message}`);
+  }
+  const graphEnum = document.definitions.find((d) => d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === 'join__Graph');
+  if (!graphEnum || graphEnum.kind !== Kind.ENUM_TYPE_DEFINITION) throw new ConfigError(`${supergraphPath}: not a Federation supergraph (no join__Graph enum)`);
+  return (graphEnum.values ?? []).map((value) => {
+    const directive = value.directives?.find((d) => d.name.value === 'join__graph');
+    const name = stringArgument(directive, 'name');
+    const url = stringArgument(directive, 'url');
+    if (!name || !url) throw new ConfigError(`${supergraphPath}: join__Graph.${value.name.value} has no name or routing URL`);
+    return { name, url };
+  });
+}
+
+function stringArgument(directive: ConstDirectiveNode | undefined, name: string): string | undefined {
+  const value = directive?.arguments?.find((a) => a.name.value === name)?.value;
+  return value?.kind === Kind.STRING ? value.value : undefined;
+}

@@ -1,0 +1,169 @@
+// `schema:check`: composition, staleness of the committed supergraph, breaking changes against a
+// base, data residency of pii fields, persisted operations, and list sizes for the cost analysis.
+import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { GraphQLSchema } from 'graphql';
+import { defaultConfigPath, loadConfig, type GeofedConfig } from '../gateway/config.js';
+import { loadManifest } from '../plugins/persisted-queries/manifest.js';
+import { apiSchemaOf, diffApiSchemas, gitBaseSupergraph, readBaseFile, type BaseSupergraph, type SchemaChange } from './check-diff.js';
+import { costLint, operationsLint, residencyLint } from './check-lints.js';
+import { composeSupergraph } from './compose.js';
+
+export type { SchemaChange } from './check-diff.js';
+
+export type StepName = 'composition' | 'staleness' | 'breaking-changes' | 'residency' | 'operations' | 'cost';
+
+export interface CheckStep {
+  readonly name: StepName;
+  readonly ok: boolean;
+  /** Set when the step did not run; `notes` says why. */
+  readonly skipped?: boolean;
+  readonly errors: string[];
+  readonly warnings: string[];
+  readonly notes: string[];
+  readonly [detail: string]: unknown;
+}
+
+export interface CheckReport {
+  readonly ok: boolean;
+  readonly steps: CheckStep[];
+  readonly breaking: SchemaChange[];
+  readonly dangerous: SchemaChange[];
+}
+
+export interface CheckOptions {
+  /** Default: GEOFED_CONFIG, else supergraph.yaml. Ignored when `config` is given. */
+  readonly configPath?: string;
+  readonly config?: GeofedConfig;
+  /** Reads a subgraph SDL file (tests change subgraphs in memory). */
+  readonly readSchema?: (path: string) => string;
+  /** The committed supergraph to compare the fresh composition with; default: the config's file. `null` skips the staleness step. */
+  readonly committedSupergraph?: string | null;
+  /** A supergraph SDL file to diff against. */
+  readonly base?: string;
+  /** A supergraph SDL to diff against (wins over `base`); `null` skips the diff. */
+  readonly baseSdl?: string | null;
+  readonly allowBreaking?: boolean;
+  /** Persisted-query manifest to check; default: the config's. `null` skips the operations step. */
+  readonly manifestPath?: string | null;
+}
+
+export async function checkSchema(options: CheckOptions = {}): Promise<CheckReport> {
+  const config = options.config ?? loadConfig(options.configPath ?? defaultConfigPath());
+  const steps: CheckStep[] = [];
+  let breaking: SchemaChange[] = [];
+  let dangerous: SchemaChange[] = [];
+  const report = (): CheckReport => ({ ok: steps.every((s) => s.ok), steps, breaking, dangerous });
+
+  const composed = composeSupergraph(config, options.readSchema);
+  if (!composed.ok) {
+    steps.push(step('composition', { errors: [...composed.errors] }));
+    for (const name of ['staleness', 'breaking-changes', 'residency', 'operations', 'cost'] as const) {
+      steps.push(skipped(name, 'composition failed'));
+    }
+    return report();
+  }
+  const supergraphSdl = composed.supergraphSdl;
+  steps.push(step('composition', { notes: [`${config.subgraphs.length} subgraphs compose (${config.subgraphs.map((s) => s.name).join(', ')})`] }));
+
+  steps.push(staleness(config, supergraphSdl, options.committedSupergraph));
+
+  let apiSchema: GraphQLSchema;
+  try {
+    apiSchema = apiSchemaOf(supergraphSdl);
+  } catch (error) {
+    steps.push(step('breaking-changes', { errors: [`cannot build the API schema: ${(error as Error).message}`] }));
+    for (const name of ['residency', 'operations', 'cost'] as const) steps.push(skipped(name, 'no API schema'));
+    return report();
+  }
+
+  const diffStep = await breakingChanges(config, apiSchema, options);
+  breaking = diffStep.breaking;
+  dangerous = diffStep.dangerous;
+  steps.push(diffStep.step);
+
+  const residency = residencyLint(supergraphSdl, config);
+  steps.push(step('residency', { errors: residency.errors, notes: [`${residency.piiFields} pii-tagged fields, none resolvable by a global subgraph`].filter(() => residency.errors.length === 0) }));
+
+  steps.push(operations(config, apiSchema, options.manifestPath));
+
+  const cost = costLint(supergraphSdl, apiSchema);
+  steps.push(step('cost', { warnings: cost.warnings }));
+  return report();
+}
+
+function step(name: StepName, parts: { errors?: string[]; warnings?: string[]; notes?: string[] } & Record<string, unknown>): CheckStep {
+  const { errors = [], warnings = [], notes = [], ...details } = parts;
+  return { name, ok: errors.length === 0, errors, warnings, notes, ...details };
+}
+
+function skipped(name: StepName, why: string): CheckStep {
+  return { name, ok: true, skipped: true, errors: [], warnings: [], notes: [why] };
+}
+
+function staleness(config: GeofedConfig, supergraphSdl: string, given: string | null | undefined): CheckStep {
+  if (given === null) return skipped('staleness', 'not checked');
+  const path = relative(process.cwd(), config.supergraphPath) || config.supergraphPath;
+  const committed = given ?? (existsSync(config.supergraphPath) ? readFileSync(config.supergraphPath, 'utf8') : undefined);
+  if (committed === supergraphSdl) return step('staleness', { notes: [`${path} is up to date`] });
+  return step('staleness', { errors: [`${path} is ${committed === undefined ? 'missing' : 'stale'}: run \`npm run compose\` and commit it`] });
+}
+
+async function breakingChanges(config: GeofedConfig, apiSchema: GraphQLSchema, options: CheckOptions) {
+  const none = { breaking: [] as SchemaChange[], dangerous: [] as SchemaChange[] };
+  let base: BaseSupergraph;
+  try {
+    base =
+      options.baseSdl === null ? { note: 'no base given' }
+      : options.baseSdl !== undefined ? { sdl: options.baseSdl, source: 'the given base SDL' }
+      : options.base !== undefined ? readBaseFile(options.base)
+      : gitBaseSupergraph(config.supergraphPath);
+  } catch (error) {
+    return { ...none, step: step('breaking-changes', { errors: [`cannot read the base supergraph: ${(error as Error).message}`] }) };
+  }
+  if (base.sdl === undefined) return { ...none, step: skipped('breaking-changes', base.note) };
+  let baseSchema: GraphQLSchema;
+  try {
+    baseSchema = apiSchemaOf(base.sdl);
+  } catch (error) {
+    return { ...none, step: step('breaking-changes', { base: base.source, errors: [`the base supergraph (${base.source}) is not a valid supergraph: ${(error as Error).message}`] }) };
+  }
+  const changes = await diffApiSchemas(baseSchema, apiSchema);
+  const breakingMessages = changes.breaking.map((c) => `breaking: ${c.message}`);
+  return {
+    breaking: changes.breaking,
+    dangerous: changes.dangerous,
+    step: step('breaking-changes', {
+      base: base.source,
+      errors: options.allowBreaking ? [] : breakingMessages,
+      warnings: [...(options.allowBreaking ? breakingMessages.map((m) => `${m} (allowed)`) : []), ...changes.dangerous.map((c) => `dangerous: ${c.message}`)],
+      notes: [`against ${base.source}: ${changes.breaking.length} breaking, ${changes.dangerous.length} dangerous, ${changes.safe.length} safe changes`],
+    }),
+  };
+}
+
+function operations(config: GeofedConfig, apiSchema: GraphQLSchema, given: string | null | undefined): CheckStep {
+  const path = given === null ? undefined : given ?? config.persistedQueries.manifestPath;
+  if (path === undefined) return skipped('operations', 'no persisted-query manifest configured');
+  if (!existsSync(path)) return { ...skipped('operations', `no persisted-query manifest at ${path}`), warnings: [`the persisted-query manifest ${path} does not exist`] };
+  try {
+    const manifest = loadManifest(path);
+    const result = operationsLint(manifest, apiSchema);
+    return step('operations', { manifest: path, errors: result.errors, notes: [`${manifest.operations.length} operations of ${path} checked`] });
+  } catch (error) {
+    return step('operations', { manifest: path, errors: [(error as Error).message] });
+  }
+}
+
+/** The report as ✓/✗/! lines. */
+export function formatReport(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const s of report.steps) {
+    const mark = s.skipped ? '-' : s.ok ? '✓' : '✗';
+    lines.push(`${mark} ${s.name}${s.skipped ? ' (skipped)' : ''}${s.notes.length > 0 ? `: ${s.notes.join('; ')}` : ''}`);
+    for (const e of s.errors) lines.push(`  ✗ ${e}`);
+    for (const w of s.warnings) lines.push(`  ! ${w}`);
+  }
+  lines.push(report.ok ? '✓ schema check passed' : '✗ schema check failed');
+  return lines.join('\n');
+}
