@@ -54,13 +54,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   if (target.driver === 'pglite') {
     const client: PGlite = await openPglite(target.dataDir);
     const db = drizzlePglite({ client, logger });
-    return {
-      db: db as unknown as Database,
-      driver: 'pglite',
-      withTenant: tenantTransaction(db as unknown as Database),
-      migrate: (folder, subgraph) => migratePglite(db, { migrationsFolder: folder, migrationsTable: migrationsTable(subgraph) }),
-      close: () => client.close(),
-    };
+    return handle(db, 'pglite', (config) => migratePglite(db, config), () => client.close());
   }
   const client = postgres(target.url, { max: 10, connect_timeout: 5, idle_timeout: 30, onnotice: () => {} });
   try {
@@ -70,12 +64,20 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     throw new DatabaseUnavailableError(`cannot connect to PostgreSQL at ${redactUrl(target.url)}: ${(error as Error).message}`);
   }
   const db = drizzlePostgres({ client, logger });
+  return handle(db, 'postgres', (config) => migratePostgres(db, config), () => client.end({ timeout: 5 }));
+}
+
+type MigrateConfig = { migrationsFolder: string; migrationsTable: string };
+
+function handle(db: object, driver: DatabaseTarget['driver'], migrate: (config: MigrateConfig) => Promise<void>, close: () => Promise<void>): DatabaseHandle {
+  const database = db as Database;
   return {
-    db: db as unknown as Database,
-    driver: 'postgres',
-    withTenant: tenantTransaction(db as unknown as Database),
-    migrate: (folder, subgraph) => migratePostgres(db, { migrationsFolder: folder, migrationsTable: migrationsTable(subgraph) }),
-    close: () => client.end({ timeout: 5 }),
+    db: database,
+    driver,
+    withTenant: tenantTransaction(database),
+    // users and orders share a regional database: each keeps its own migration journal.
+    migrate: (folder, subgraph) => migrate({ migrationsFolder: folder, migrationsTable: `__drizzle_migrations_${subgraph}` }),
+    close,
   };
 }
 
@@ -88,10 +90,6 @@ function tenantTransaction(db: Database) {
     });
 }
 
-// users and orders share a regional database: each keeps its own migration journal.
-function migrationsTable(subgraph: string): string {
-  return `__drizzle_migrations_${subgraph}`;
-}
 
 export function redactUrl(url: string): string {
   try {
