@@ -3,17 +3,21 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+// Node resolves `graphql` to its CommonJS entry (the package has no exports map), and so do
+// Apollo's packages; Vite would pick index.mjs. Two copies of graphql reject each other's schemas.
+const resolve = { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] };
+
 export default defineConfig({
-  resolve: {
-    // Node resolves `graphql` to its CommonJS entry (the package has no exports map), and so do
-    // Apollo's packages; Vite would pick index.mjs. Two copies of graphql reject each other's schemas.
-    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
-  },
+  resolve,
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 180_000,
     pool: 'forks',
     env: { LOG_LEVEL: 'warn' },
+    setupFiles: ['test/fixtures/setup.ts'],
+    projects: [
+      // In process, in seconds: `npm run test:unit`.
+      { resolve, test: { name: 'unit', include: ['test/**/*.test.ts'], setupFiles: ['test/fixtures/setup.ts'], testTimeout: 10_000 } },
+      // Real servers on loopback: PostgreSQL, Redis, nginx, subgraphs and gateways.
+      { resolve, test: { name: 'e2e', include: ['test/**/*.e2e.ts'], setupFiles: ['test/fixtures/setup.ts'], pool: 'forks', testTimeout: 30_000, hookTimeout: 180_000 } },
+    ],
   },
 });

@@ -3,9 +3,11 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { GeofedConfig } from '../gateway/config.js';
-import { apolloRoute, startHttpServer, type RunningHttpServer } from '../gateway/http-server.js';
+import { apolloRoute } from '../runtime/apollo-http.js';
+import { startHttpServer, type RunningHttpServer } from '../runtime/http-server.js';
 import { signingFetcher } from '../gateway/signing-fetcher.js';
-import { contextHeaders, subgraphSecrets } from '../gateway/signed-context.js';
+import { gatewayEnv } from '../gateway/env.js';
+import { callerHeaders } from '../protocol/signed-context.js';
 
 /**
  * The baseline: a plain @apollo/gateway over the same subgraph servers, pinned
@@ -19,13 +21,11 @@ export async function startBareGateway(config: GeofedConfig, region: string, cal
       const source = new RemoteGraphQLDataSource({
         url: urls.get(name)!,
         willSendRequest({ request }) {
-          request.http?.headers.set(contextHeaders.tenant, caller.tenantId);
-          request.http?.headers.set(contextHeaders.user, caller.userId);
-          request.http?.headers.set(contextHeaders.region, region);
+          for (const [name, value] of Object.entries(callerHeaders({ ...caller, roles: [], region }))) request.http?.headers.set(name, value);
         },
       });
       // Apollo's own HTTP client, signed so that geofed's subgraphs accept it.
-      source.fetcher = signingFetcher(source.fetcher, subgraphSecrets().current);
+      source.fetcher = signingFetcher(source.fetcher, gatewayEnv().subgraphSecrets.current);
       return source;
     },
   });

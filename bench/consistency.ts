@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { request } from 'undici';
-import { startReplicaCluster } from '../test/fixtures/replica-cluster.js';
+import { startReplicaCluster } from '../dev/replica-cluster.js';
 import { devToken, startTestStack } from '../test/fixtures/stack.js';
 import { percentile, report } from './report.js';
 

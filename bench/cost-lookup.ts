@@ -38,7 +38,7 @@ const firstStarted = process.hrtime.bigint();
 const estimate = model.estimate(document, undefined, undefined);
 const firstUs = micros(firstStarted);
 
-// Compiling a plan for a document never seen (warm JIT): what a cache miss costs after start-up.
+// Compiling the cost tree of a document never seen (warm JIT): what a cache miss costs after start-up.
 const compiles: number[] = [];
 for (let i = 0; i < 1_000; i += 1) {
   const fresh = parse(meQuery);

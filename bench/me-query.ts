@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { request } from 'undici';
+import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
-import { startUpstashRestProxy } from '../test/fixtures/upstash-rest-proxy.js';
+import { startUpstashRestProxy } from '../dev/upstash-rest-proxy.js';
 import { startBareGateway } from './bare-gateway.js';
 import { percentile, report } from './report.js';
 import { devToken, startTestStack, type Driver } from '../test/fixtures/stack.js';
@@ -64,7 +65,7 @@ for (const driver of drivers) {
   const gateways: RunningGateway[] = [];
   try {
     const variant = async (overrides: Partial<typeof t.stack.config.rateLimits>, env: NodeJS.ProcessEnv) => {
-      const gateway = await startGateway({ config: { ...t.stack.config, rateLimits: { ...t.stack.config.rateLimits, ...overrides } }, env, port: 0 });
+      const gateway = await startGateway({ config: { ...t.stack.config, rateLimits: { ...t.stack.config.rateLimits, ...overrides } }, env: gatewayEnv(env), port: 0 });
       gateways.push(gateway);
       return `${gateway.url}/graphql`;
     };

@@ -1,4 +1,4 @@
-import { auditLogger } from './logger.js';
+import { auditLogger } from '../runtime/logger.js';
 
 export interface RegionalFetchAudit {
   readonly tenant: string;

@@ -1,8 +1,12 @@
-export interface CircuitBreakerOptions {
-  /** Consecutive failures that open the breaker. */
+export interface CircuitBreakerSettings {
+  /** Consecutive failures that open the breaker (`circuit_breaker.failure_threshold`). */
   readonly failureThreshold: number;
-  /** How long it stays open before one trial request may pass. */
+  /** How long it stays open before one trial request may pass (`circuit_breaker.open_ms`). */
   readonly openMs: number;
+}
+
+export interface CircuitBreakerOptions extends CircuitBreakerSettings {
+  /** @default Date.now */
   readonly now?: () => number;
 }
 

@@ -1,102 +1,159 @@
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { BucketSize } from './config.js';
+import { costSettings } from '../plugins/cost/settings.js';
+import { cacheControlSettings } from '../plugins/cdn-cache.js';
+import { subgraphScopes } from '../plugins/field-ownership.js';
+import { operationLimitSettings } from '../plugins/operation-limits.js';
+import { persistedQuerySettings } from '../plugins/persisted-queries/settings.js';
+import { rateLimitSettings } from '../plugins/rate-limit/settings.js';
+import { nonNegativeInteger, positiveInteger, regionName, settingsSection } from '../runtime/settings.js';
+import { subgraphUrlVariable, type GatewayEnv } from './env.js';
 
-// The shape of supergraph.yaml as written (snake_case keys, defaults applied); config.ts turns it into GeofedConfig.
-export const regionName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case region name such as "eu"');
-export const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+// supergraph.yaml reads as a Rover supergraph.yaml for everything Rover knows (federation_version,
+// subgraphs.<name>.routing_url, subgraphs.<name>.schema.file or .subgraph_url); geofed's own keys sit
+// beside them. README, "Configuration", documents every key and the mapping.
 
-const bucketSchema = z.object({ capacity: z.number().positive(), refill_per_second: z.number().nonnegative() }).strict();
-export const toBucket = (bucket: { capacity: number; refill_per_second: number }): BucketSize => ({ capacity: bucket.capacity, refillPerSecond: bucket.refill_per_second });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+const origin = z.union([z.literal('*'), z.url({ protocol: /^https?$/, error: 'an origin such as https://app.example.com' })]);
 
-export const fileSchema = z
-  .object({
-    regions: z.array(regionName).min(1),
-    supergraph: z.string().min(1),
-    gateway: z
-      .object({
-        region: regionName,
-        port: z.number().int().min(0).max(65535).default(4000),
-        subgraph_timeout_ms: z.number().int().positive().default(2000),
-        tenant_cache_ttl_ms: z.number().int().nonnegative().default(30_000),
-        max_body_bytes: z.number().int().positive().default(1_048_576),
-        introspection: z.boolean().optional(),
-      })
-      .strict(),
-    circuit_breaker: z
-      .object({
-        failure_threshold: z.number().int().positive().default(3),
-        open_ms: z.number().int().positive().default(5000),
-      })
-      .strict()
-      .default({ failure_threshold: 3, open_ms: 5000 }),
-    security: z
-      .object({ signature_window_seconds: z.number().int().positive().default(60) })
-      .strict()
-      .default({ signature_window_seconds: 60 }),
-    limits: z
-      .object({
-        max_depth: z.number().int().positive().default(6),
-        max_aliases: z.number().int().nonnegative().default(15),
-        max_tokens: z.number().int().positive().default(1000),
-        max_directives: z.number().int().nonnegative().default(50),
-      })
-      .strict()
-      .default({ max_depth: 6, max_aliases: 15, max_tokens: 1000, max_directives: 50 }),
-    replicas: z
-      .object({
-        consistency_wait_ms: z.number().int().nonnegative().default(100),
-        max_lag_bytes: z.number().int().positive().default(16 * 1024 * 1024),
-        health_check_interval_ms: z.number().int().positive().default(1000),
-      })
-      .strict()
-      .default({ consistency_wait_ms: 100, max_lag_bytes: 16 * 1024 * 1024, health_check_interval_ms: 1000 }),
-    cost: z
-      .object({
-        max_operation_cost: z.number().int().positive().default(10_000),
-        default_list_size: z.number().int().nonnegative().default(10),
-        mutation_cost: z.number().int().nonnegative().default(10),
-      })
-      .strict()
-      .default({ max_operation_cost: 10_000, default_list_size: 10, mutation_cost: 10 }),
-    rate_limits: z
-      .object({
-        enabled: z.boolean().default(true),
-        on_store_error: z.enum(['open', 'closed']).default('open'),
-        store_timeout_ms: z.number().int().positive().default(250),
-        key_prefix: z.string().min(1).default('geofed:rl'),
-        default_plan: z.string().min(1).default('free'),
-        plans: z.record(z.string(), bucketSchema.extend({ regions: z.record(regionName, bucketSchema).default({}) }).strict()).default({}),
-        anonymous: bucketSchema.extend({ client_key: z.enum(['address', 'x-forwarded-for']).default('address') }).strict().default({ capacity: 2_000, refill_per_second: 100, client_key: 'address' }),
-      })
-      .strict()
-      .default({ enabled: true, on_store_error: 'open', store_timeout_ms: 250, key_prefix: 'geofed:rl', default_plan: 'free', plans: {}, anonymous: { capacity: 2_000, refill_per_second: 100, client_key: 'address' } }),
-    cache_control: z
-      .object({ max_age: z.record(z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/, 'a type ("Product") or a field ("Query.products")'), z.number().int().nonnegative()).default({}) })
-      .strict()
-      .default({ max_age: {} }),
-    cors: z
-      .object({ allowed_origins: z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/, error: 'an origin such as https://app.example.com' })])).default([]) })
-      .strict()
-      .default({ allowed_origins: [] }),
-    persisted_queries: z
-      .object({ manifest: z.string().min(1).optional(), mode: z.enum(['off', 'log-unlisted', 'safelist']).default('off') })
-      .strict()
-      .default({ mode: 'off' }),
-    auth: z
-      .object({ jwks_url: httpUrl.optional(), issuer: z.string().min(1).optional(), audience: z.string().min(1).optional() })
-      .strict()
-      .default({}),
-    subgraphs: z.record(
-      z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case subgraph name'),
-      z
-        .object({
-          scope: z.enum(['global', 'regional']),
-          schema: z.string().min(1),
-          urls: z.record(regionName, httpUrl),
-        })
-        .strict(),
-    ),
-  })
-  .strict();
+/** The one region of a file that declares none (a Rover file): every subgraph is served at its routing URL. */
+export const defaultRegion = 'default';
 
-export type FileConfig = z.infer<typeof fileSchema>;
+const subgraphEntry = z.strictObject({
+  /** Rover: where the gateway sends the subgraph's fetches (the URL written into the supergraph). */
+  routing_url: httpUrl.optional(),
+  /** Rover: the SDL from a file, or by introspecting the running subgraph (`_service { sdl }`). */
+  schema: z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ subgraph_url: httpUrl })]),
+  /** geofed: `regional` subgraphs hold personal data and are served only in the tenant's home region. */
+  scope: z.enum(subgraphScopes).default('global'),
+  /** geofed: the URL of the subgraph's instance in each region; a global subgraph falls back to routing_url. */
+  urls: z.record(regionName, httpUrl).default({}),
+});
+
+const gatewaySection = settingsSection({
+  /** The gateway's own region: global reads go to the subgraph instances there. @default the first of `regions` */
+  region: regionName.optional(),
+  port: z.number().int().min(0).max(65_535).default(4_000),
+  /** Bound of one subgraph fetch (connect, headers and body); a regional fetch past it is REGION_UNAVAILABLE. */
+  subgraph_timeout_ms: positiveInteger.default(2_000),
+  /** How long a tenants-directory answer is reused. */
+  tenant_cache_ttl_ms: nonNegativeInteger.default(30_000),
+  /** The subgraph that answers the tenants-directory lookup; without one, every verified tenant is served in the one region. */
+  tenants_directory: z.string().min(1).optional(),
+  /** Largest request body accepted (413 above it). */
+  max_body_bytes: positiveInteger.default(1_048_576),
+  /** Schema introspection. @default on, except with NODE_ENV=production */
+  introspection: z.boolean().optional(),
+}).prefault({});
+
+const fileSchema = z.strictObject({
+  federation_version: z.union([z.string().regex(/^=?2(\.\d+){0,2}$/, 'a Federation 2 version such as "=2.9.0"'), z.literal(2)]).optional(),
+  subgraphs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a subgraph name of letters, digits, "_" and "-"'), subgraphEntry),
+  regions: z.array(regionName).min(1).default([defaultRegion]),
+  /** The composed supergraph the gateway serves and `geofed compose` writes. */
+  supergraph: z.string().min(1).default('supergraph.graphql'),
+  gateway: gatewaySection,
+  circuit_breaker: settingsSection({
+    /** Consecutive failed fetches to one subgraph in one region that open its breaker. */
+    failure_threshold: positiveInteger.default(3),
+    /** How long an open breaker fails fast before it lets one trial request through. */
+    open_ms: positiveInteger.default(5_000),
+  }).prefault({}),
+  limits: operationLimitSettings,
+  cost: costSettings,
+  rate_limits: rateLimitSettings,
+  cache_control: cacheControlSettings,
+  cors: settingsSection({
+    /** Browser origins allowed to call the gateway; `*` allows any. */
+    allowed_origins: z.array(origin).default([]),
+  }).prefault({}),
+  persisted_queries: persistedQuerySettings,
+  auth: settingsSection({
+    /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
+    jwks_url: httpUrl.optional(),
+    /** Required `iss` claim, when set. */
+    issuer: z.string().min(1).optional(),
+    /** Required `aud` claim, when set. */
+    audience: z.string().min(1).optional(),
+  }).prefault({}),
+});
+
+type Issues = { issues: z.core.$ZodRawIssue[] };
+
+/**
+ * The file's schema, resolved against where it lives and the environment: the
+ * one definition of geofed's config, whose output type is `GeofedConfig`.
+ */
+export function configSchema(path: string, env: GatewayEnv) {
+  const base = dirname(path);
+  return fileSchema.transform((file, context) => {
+    const problem = (at: string, message: string) => context.issues.push({ code: 'custom', path: [at], message, input: undefined });
+    const region = env.region ?? file.gateway.region ?? file.regions[0]!;
+    if (!file.regions.includes(region)) problem(env.region ? 'GEOFED_REGION' : 'gateway.region', `"${region}" is not one of regions [${file.regions.join(', ')}]`);
+    const subgraphs = Object.entries(file.subgraphs).map(([name, entry]) => resolveSubgraph(name, entry, file.regions, base, env, problem));
+    const plans = file.rate_limits.plans;
+    if (Object.keys(plans).length > 0 && !(file.rate_limits.defaultPlan in plans)) {
+      problem('rate_limits.default_plan', `"${file.rate_limits.defaultPlan}" is not one of rate_limits.plans [${Object.keys(plans).join(', ')}]`);
+    }
+    for (const [plan, size] of Object.entries(plans)) {
+      for (const r of Object.keys(size.regions)) if (!file.regions.includes(r)) problem(`rate_limits.plans.${plan}.regions.${r}`, notARegion(r, file.regions));
+    }
+    const directory = file.gateway.tenantsDirectory;
+    if (directory !== undefined && !(directory in file.subgraphs)) problem('gateway.tenants_directory', `"${directory}" is not one of subgraphs [${Object.keys(file.subgraphs).join(', ')}]`);
+    if (directory === undefined && subgraphs.some((s) => s.scope === 'regional')) {
+      problem('gateway.tenants_directory', 'regional subgraphs need a tenants directory to find each tenant\'s region: name the subgraph that answers it');
+    }
+    const { tenantsDirectory: _directory, ...gateway } = file.gateway;
+    return {
+      /** Absolute path of the file the config came from. */
+      file: path,
+      regions: file.regions,
+      /** Absolute path of the composed supergraph SDL. */
+      supergraphPath: resolve(base, file.supergraph),
+      gateway: { ...gateway, region, port: env.port ?? file.gateway.port, introspection: file.gateway.introspection ?? !env.production },
+      /** The subgraph that answers tenantDirectoryEntry(id:); undefined: every verified tenant lives in the one region. */
+      tenantsDirectory: directory,
+      subgraphs,
+      circuitBreaker: file.circuit_breaker,
+      limits: file.limits,
+      cost: file.cost,
+      rateLimits: file.rate_limits,
+      cacheControl: file.cache_control,
+      cors: { allowedOrigins: file.cors.allowedOrigins.map((o) => o.replace(/\/$/, '')) },
+      persistedQueries: { mode: file.persisted_queries.mode, manifestPath: file.persisted_queries.manifest === undefined ? undefined : resolve(base, file.persisted_queries.manifest) },
+      auth: { ...file.auth, ...env.auth },
+    };
+  });
+}
+
+export type GeofedConfig = z.output<ReturnType<typeof configSchema>>;
+export type SubgraphConfig = ReturnType<typeof resolveSubgraph>;
+
+function resolveSubgraph(name: string, entry: z.output<typeof subgraphEntry>, regions: readonly string[], base: string, env: GatewayEnv, problem: (at: string, message: string) => void) {
+  const schema = 'file' in entry.schema ? { file: resolve(base, entry.schema.file) } : { subgraphUrl: entry.schema.subgraph_url };
+  const routingUrl = entry.routing_url ?? ('subgraphUrl' in schema ? schema.subgraphUrl : undefined);
+  if (routingUrl === undefined) problem(`subgraphs.${name}.routing_url`, 'missing (a subgraph whose schema is a file needs a routing_url)');
+  const urls: Record<string, string> = {};
+  for (const region of regions) {
+    const variable = subgraphUrlVariable(name, region);
+    const url = env.subgraphUrls[variable] ?? entry.urls[region] ?? (entry.scope === 'global' ? routingUrl : undefined);
+    if (url === undefined) problem(`subgraphs.${name}.urls.${region}`, 'missing (a regional subgraph needs a URL in every region)');
+    else if (!httpUrl.safeParse(url).success) problem(variable, `expected an http(s) URL, got "${url}"`);
+    else urls[region] = url;
+  }
+  for (const region of Object.keys(entry.urls)) if (!regions.includes(region)) problem(`subgraphs.${name}.urls.${region}`, notARegion(region, regions));
+  return {
+    name,
+    scope: entry.scope,
+    /** Where the SDL comes from: an absolute file path, or the running subgraph's URL. */
+    schema,
+    /** The URL written into the composed supergraph. */
+    routingUrl: routingUrl ?? '',
+    /** The URL of the subgraph's instance in each region. */
+    urls: urls as Readonly<Record<string, string>>,
+  };
+}
+
+function notARegion(region: string, regions: readonly string[]): string {
+  return `"${region}" is not one of regions [${regions.join(', ')}]`;
+}

@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientHeaders } from '../protocol/headers.js';
 
 /** Headers a browser frontend may send and read (Apollo's CSRF headers, tokens, read-your-writes). */
-const allowedHeaders = 'content-type, authorization, apollo-require-preflight, x-apollo-operation-name, geofed-consistency';
-const exposedHeaders = 'etag, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, geofed-consistency, x-geofed-data-region, x-geofed-gateway-region';
+const allowedHeaders = ['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', clientHeaders.consistency].join(', ');
+const exposedHeaders = ['etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', ...Object.values(clientHeaders)].join(', ');
+
+/** How long a browser may reuse a preflight's answer, in seconds. */
+const preflightMaxAgeSeconds = 600;
 
 /**
  * CORS for browser frontends on the origins of supergraph.yaml `cors.allowed_origins`.
@@ -21,7 +25,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrig
   if (allowed) {
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     res.setHeader('access-control-allow-headers', allowedHeaders);
-    res.setHeader('access-control-max-age', '600');
+    res.setHeader('access-control-max-age', String(preflightMaxAgeSeconds));
   }
   res.writeHead(allowed ? 204 : 403, { 'cache-control': 'no-store' });
   res.end();

@@ -2,12 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kind, parse, type ConstDirectiveNode } from 'graphql';
 import { parse as parseYaml } from 'yaml';
-import type { CompositionResult } from '../schema/compose.js';
-import { ConfigError, configFromObject, type GeofedConfig } from './config.js';
-import type { TenantDirectory } from './tenant-directory.js';
-
-/** The one region of drop-in mode: there is no jurisdiction routing, every subgraph is served at its routing URL. */
-export const dropInRegion = 'default';
+import type { CompositionResult } from './compose.js';
+import { ConfigError, configFromObject, defaultRegion, type GeofedConfig } from './config.js';
 
 /**
  * Drop-in mode: serve any composed supergraph where an @apollo/gateway stands
@@ -25,18 +21,17 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
   return configFromObject(
     {
       ...Object.fromEntries(Object.entries(settings).filter(([key]) => keep.includes(key))),
-      regions: [dropInRegion],
       supergraph: supergraphPath,
-      gateway: { ...gateway, region: dropInRegion },
-      subgraphs: Object.fromEntries(graphs.map(({ name, url }) => [name, { scope: 'global', schema: supergraphPath, urls: { [dropInRegion]: url } }])),
+      gateway: { ...gateway, region: defaultRegion },
+      subgraphs: Object.fromEntries(graphs.map(({ name, url }) => [name, { routing_url: url, schema: { file: supergraphPath } }])),
     },
     settingsFile ? resolve(settingsFile) : supergraphPath,
-    { ...env, GEOFED_REGION: dropInRegion },
+    { ...env, GEOFED_REGION: defaultRegion },
   );
 }
 
 /** Reload in drop-in mode: read the composed file again (there are no subgraph SDL files to compose). */
-export function readComposedSupergraph(config: GeofedConfig): CompositionResult {
+export async function readComposedSupergraph(config: GeofedConfig): Promise<CompositionResult> {
   try {
     const sdl = readFileSync(config.supergraphPath, 'utf8');
     routingUrls(config.supergraphPath);
@@ -44,11 +39,6 @@ export function readComposedSupergraph(config: GeofedConfig): CompositionResult 
   } catch (error) {
     return { ok: false, errors: [(error as Error).message] };
   }
-}
-
-/** Every caller's tenant is known and lives in the one region: a token still has to verify. */
-export function dropInDirectory(plan: string): TenantDirectory {
-  return { lookup: async (id) => ({ id, region: dropInRegion, plan, status: 'active' }) };
 }
 
 function routingUrls(supergraphPath: string): { name: string; url: string }[] {

@@ -27,20 +27,6 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly rateLimitStoreErrors = new Counter({
-    name: 'geofed_rate_limit_store_errors_total',
-    help: 'Debits that failed or timed out because the rate-limit store could not be reached, by the policy applied.',
-    labelNames: ['policy'] as const,
-    registers: [this.registry],
-  });
-
-  readonly rateLimited = new Counter({
-    name: 'geofed_rate_limited_total',
-    help: 'Operations refused with RATE_LIMITED, by the region of the bucket with the least remaining.',
-    labelNames: ['region'] as const,
-    registers: [this.registry],
-  });
-
   constructor({ processMetrics = true }: { processMetrics?: boolean } = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'geofed_' });
   }

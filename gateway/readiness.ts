@@ -1,4 +1,4 @@
-import { postSignedGraphQL } from './signed-post.js';
+import { postSignedGraphQL } from '../protocol/signed-client.js';
 
 export interface ProbeTarget { readonly name: string; readonly url: string }
 export interface ReadinessReport { readonly ready: boolean; readonly subgraphs: Record<string, 'up' | 'down'> }
@@ -8,7 +8,10 @@ export interface ReadinessReport { readonly ready: boolean; readonly subgraphs: 
  * query. Probes run in parallel with a short deadline, so a dead subgraph makes
  * the gateway not-ready quickly instead of hanging the orchestrator's check.
  */
-export function readinessProbe(targets: readonly ProbeTarget[], secret: string, timeoutMs = 1_000): () => Promise<ReadinessReport> {
+/** A probe slower than this counts the subgraph as down: an orchestrator's check must not hang. */
+const probeTimeoutMs = 1_000;
+
+export function readinessProbe(targets: readonly ProbeTarget[], secret: string, timeoutMs = probeTimeoutMs): () => Promise<ReadinessReport> {
   return async () => {
     const results = await Promise.all(targets.map(async (target) => [target.name, (await isUp(target.url, secret, timeoutMs)) ? 'up' : 'down'] as const));
     return { ready: results.every(([, state]) => state === 'up'), subgraphs: Object.fromEntries(results) };

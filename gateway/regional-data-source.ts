@@ -3,14 +3,18 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
+import { laterToken, responseConsistencyToken } from '../protocol/consistency-token.js';
+import { ErrorCode, geofedError } from '../protocol/errors.js';
+import { clientHeaders } from '../protocol/headers.js';
+import { callerHeaders } from '../protocol/signed-context.js';
 import { auditRegionalFetch } from './audit.js';
-import { CircuitBreaker } from './circuit-breaker.js';
-import type { CircuitBreakerSettings, SubgraphConfig } from './config.js';
-import type { GatewayContext } from './context.js';
-import { geofedError } from './errors.js';
+import { CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker.js';
+import type { SubgraphConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
-import { consistencyHeader, isConsistencyToken, laterToken } from './consistency-token.js';
-import { contextHeaders } from './signed-context.js';
+import type { GatewayContext } from './request-context.js';
+
+/** Sees every subgraph response of an operation (the test stack reads the sessions subgraphs report). */
+export type SubgraphResponseObserver = (context: GatewayContext, response: GatewayGraphQLResponse, subgraph: string, region: string) => void;
 
 export interface RegionalDataSourceOptions {
   readonly subgraph: SubgraphConfig;
@@ -20,6 +24,7 @@ export interface RegionalDataSourceOptions {
   readonly fetcher: Fetcher;
   readonly metrics: GatewayMetrics;
   readonly circuitBreaker: CircuitBreakerSettings;
+  readonly observeResponse?: SubgraphResponseObserver;
 }
 
 /**
@@ -39,7 +44,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     this.perRegion = new Map(
       Object.entries(options.subgraph.urls).map(([region, url]) => [
         region,
-        { source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }, options.subgraph.name, region), breaker: new CircuitBreaker(options.circuitBreaker) },
+        { source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }, options.subgraph.name, region, options.observeResponse), breaker: new CircuitBreaker(options.circuitBreaker) },
       ]),
     );
   }
@@ -48,7 +53,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     const { subgraph, metrics } = this.options;
     const region = this.regionOf(request);
     const target = this.perRegion.get(region);
-    if (!target) throw geofedError('REGION_UNAVAILABLE', `The ${subgraph.name} service has no instance in region "${region}".`);
+    if (!target) throw geofedError(ErrorCode.REGION_UNAVAILABLE, `The ${subgraph.name} service has no instance in region "${region}".`);
     const audit = (outcome: 'ok' | 'error' | 'refused') => {
       if (subgraph.scope !== 'regional' || request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
       const tenant = request.context.caller?.tenantId;
@@ -87,7 +92,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     if (subgraph.scope === 'global' || request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return gatewayRegion;
     const region = request.context.caller?.region;
     // Never a default region: a regional fetch without a resolved tenant is refused.
-    if (region === undefined) throw geofedError('UNAUTHENTICATED', `This operation reads ${subgraph.name} data: send a token.`);
+    if (region === undefined) throw geofedError(ErrorCode.UNAUTHENTICATED, `This operation reads ${subgraph.name} data: send a token.`);
     return region;
   }
 
@@ -95,8 +100,8 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
   private unavailable(region: string): GraphQLError {
     const { subgraph } = this.options;
     return subgraph.scope === 'regional'
-      ? geofedError('REGION_UNAVAILABLE', `The tenant's home region (${region}) cannot be reached for ${subgraph.name}; its data is never served from another region. Retry later.`, { region })
-      : geofedError('SUBGRAPH_UNAVAILABLE', `The ${subgraph.name} service cannot be reached; retry later.`);
+      ? geofedError(ErrorCode.REGION_UNAVAILABLE, `The tenant's home region (${region}) cannot be reached for ${subgraph.name}; its data is never served from another region. Retry later.`, { region })
+      : geofedError(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${subgraph.name} service cannot be reached; retry later.`);
   }
 }
 
@@ -117,6 +122,7 @@ class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     config: { url: string; fetcher: Fetcher },
     private readonly subgraphName: string,
     private readonly region: string,
+    private readonly observeResponse: SubgraphResponseObserver | undefined,
   ) {
     super(config);
   }
@@ -126,22 +132,14 @@ class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     const { caller, consistency } = options.context;
     const headers = options.request.http?.headers;
     if (!headers) return;
-    if (consistency.requested !== undefined) headers.set(contextHeaders.consistency, consistency.requested);
-    if (!caller) return;
-    headers.set(contextHeaders.tenant, caller.tenantId);
-    headers.set(contextHeaders.user, caller.userId);
-    headers.set(contextHeaders.region, caller.region);
-    if (caller.roles.length > 0) headers.set(contextHeaders.roles, caller.roles.join(','));
+    const context = callerHeaders({ ...(caller ?? {}), roles: caller?.roles ?? [], ...(consistency.requested !== undefined ? { consistency: consistency.requested } : {}) });
+    for (const [name, value] of Object.entries(context)) headers.set(name, value);
   }
 
-  /** Collects the consistency token of a subgraph's writes (and, in tests, the session it reports). */
+  /** Collects the consistency token of a subgraph's writes. */
   override didReceiveResponse({ response, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0]) {
-    const token = response.http?.headers.get(consistencyHeader);
-    if (token && isConsistencyToken(token)) context.consistency.written = laterToken(context.consistency.written, token.toUpperCase());
-    const session = response.extensions?.geofedSession;
-    if (context.subgraphSessions && session && typeof session === 'object') {
-      context.subgraphSessions.push({ ...(session as object), subgraph: this.subgraphName, region: this.region });
-    }
+    context.consistency.written = laterToken(context.consistency.written, responseConsistencyToken(response.http?.headers.get(clientHeaders.consistency)));
+    this.observeResponse?.(context, response, this.subgraphName, this.region);
     return response;
   }
 

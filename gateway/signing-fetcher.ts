@@ -1,5 +1,5 @@
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { contextHeaders, signedHeaders } from './signed-context.js';
+import { callerFromHeaders, signedHeaders } from '../protocol/signed-context.js';
 
 /**
  * Signs every gateway → subgraph request at the last moment, over the exact
@@ -9,15 +9,7 @@ import { contextHeaders, signedHeaders } from './signed-context.js';
 export function signingFetcher(inner: Fetcher, secret: string): Fetcher {
   return (url, init = {}) => {
     const headers = { ...(init.headers as Record<string, string> | undefined) };
-    const roles = headers[contextHeaders.roles];
-    const caller = {
-      tenantId: headers[contextHeaders.tenant],
-      userId: headers[contextHeaders.user],
-      roles: roles ? roles.split(',') : [],
-      region: headers[contextHeaders.region],
-      consistency: headers[contextHeaders.consistency],
-    };
-    const signed = signedHeaders(secret, { method: init.method ?? 'GET', url, body: (init.body as string | undefined) ?? '' }, caller);
+    const signed = signedHeaders(secret, { method: init.method ?? 'GET', url, body: (init.body as string | undefined) ?? '' }, callerFromHeaders(headers));
     return inner(url, { ...init, headers: { ...headers, ...signed } });
   };
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import type { SupergraphManager, SupergraphSdlHook } from '@apollo/gateway';
-import { composeSupergraph, type CompositionResult } from '../schema/compose.js';
+import { logger } from '../runtime/logger.js';
+import type { CompositionResult } from './compose.js';
 import type { GeofedConfig } from './config.js';
-import { logger } from './logger.js';
 
 export interface SupergraphStatus {
   /** First 12 hex of the sha256 of the supergraph being served. */
@@ -37,8 +37,8 @@ export class SupergraphSource implements SupergraphManager {
     private readonly loadConfig: () => GeofedConfig,
     /** Told of every new config that composed, before the gateway swaps (URLs of the data sources). */
     private readonly onConfig: (config: GeofedConfig) => void = () => {},
-    /** How a config becomes a supergraph: composing its SDL files, or (drop-in mode) reading a composed file. */
-    private readonly compose: (config: GeofedConfig) => CompositionResult = composeSupergraph,
+    /** How a config becomes a supergraph: composing its subgraphs' SDL, or (drop-in mode) reading a composed file. */
+    private readonly compose: (config: GeofedConfig) => Promise<CompositionResult>,
   ) {
     this.sdl = initialSdl;
     this.status = { version: versionOf(initialSdl), loadedAt: new Date().toISOString() };
@@ -57,7 +57,7 @@ export class SupergraphSource implements SupergraphManager {
     let errors: readonly string[];
     try {
       const config = this.loadConfig();
-      const result = this.compose(config);
+      const result = await this.compose(config);
       if (result.ok) {
         if (result.supergraphSdl === this.sdl) return { ok: true, version: this.status.version, changed: false };
         this.onConfig(config);
@@ -79,7 +79,7 @@ export class SupergraphSource implements SupergraphManager {
   /** Reloads when the config file or a subgraph SDL file changes (debounced: editors write in several steps). */
   watch(): void {
     const config = this.loadConfig();
-    for (const file of new Set([config.file, config.supergraphPath, ...config.subgraphs.map((s) => s.schemaPath)].filter((f) => f !== ''))) {
+    for (const file of new Set([config.file, config.supergraphPath, ...config.subgraphs.flatMap((s) => (s.schema.file !== undefined ? [s.schema.file] : []))].filter((f) => f !== ''))) {
       this.watchers.push(
         watch(file, () => {
           clearTimeout(this.timer);

@@ -1,13 +1,14 @@
 import type { Dispatcher } from 'undici';
-import { geofedError } from './errors.js';
-import { logger } from './logger.js';
-import { postSignedGraphQL } from './signed-post.js';
+import { ErrorCode, geofedError } from '../protocol/errors.js';
+import { postSignedGraphQL } from '../protocol/signed-client.js';
+import { logger } from '../runtime/logger.js';
 
 export interface TenantEntry {
   readonly id: string;
   /** Lower-case region name, as in supergraph.yaml. */
   readonly region: string;
-  readonly plan: string;
+  /** The tenant's billing plan, which sizes its budgets. */
+  readonly billingPlan: string;
   readonly status: 'active' | 'suspended';
 }
 
@@ -16,15 +17,15 @@ export interface TenantDirectory {
   lookup(tenantId: string): Promise<TenantEntry | null>;
 }
 
-export interface CatalogDirectoryOptions {
-  /** The catalog instance of the gateway's own region. */
-  readonly catalogUrl: string;
+export interface DirectoryOptions {
+  /** The instance of the directory's subgraph in the gateway's own region. */
+  readonly url: string;
   /** Signs the lookups (GEOFED_SUBGRAPH_SECRET). */
   readonly secret: string;
-  /** How long an answer (found or not) is reused. @default 30000 */
-  readonly ttlMs?: number;
-  /** @default 2000 */
-  readonly timeoutMs?: number;
+  /** How long an answer (found or not) is reused (`gateway.tenant_cache_ttl_ms`). */
+  readonly ttlMs: number;
+  /** Deadline of one lookup (`gateway.subgraph_timeout_ms`). */
+  readonly timeoutMs: number;
   readonly dispatcher?: Dispatcher;
 }
 
@@ -35,25 +36,25 @@ const directoryQuery = /* GraphQL */ `
 interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: number }
 
 /**
- * The tenants directory as the gateway sees it: read from the catalog of its
- * region and cached for `ttlMs`, so a request costs no lookup while the entry is
+ * The tenants directory as the gateway sees it: read from the directory's
+ * subgraph (the catalog) in its region and cached for `ttlMs`, so a request costs no lookup while the entry is
  * fresh. Concurrent misses for one tenant share one lookup. When the catalog
  * cannot be reached, a stale entry keeps serving (a tenant's region does not
  * change under load); with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
  */
-export function catalogTenantDirectory({ catalogUrl, secret, ttlMs = 30_000, timeoutMs = 2_000, dispatcher }: CatalogDirectoryOptions): TenantDirectory {
+export function subgraphTenantDirectory({ url, secret, ttlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
   const cache = new Map<string, CachedEntry>();
   const pending = new Map<string, Promise<TenantEntry | null>>();
 
   async function fetchEntry(tenantId: string): Promise<TenantEntry | null> {
     const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
-      catalogUrl,
+      url,
       { query: directoryQuery, variables: { id: tenantId } },
       { secret, timeoutMs, ...(dispatcher ? { dispatcher } : {}) },
     );
-    if (answer.status !== 200 || !answer.body.data) throw new Error(`catalog answered ${answer.status}`);
+    if (answer.status !== 200 || !answer.body.data) throw new Error(`the directory answered ${answer.status}`);
     const raw = answer.body.data.tenantDirectoryEntry;
-    return raw ? { id: raw.id, region: raw.region.toLowerCase(), plan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
+    return raw ? { id: raw.id, region: raw.region.toLowerCase(), billingPlan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
   }
 
   async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
@@ -64,7 +65,7 @@ export function catalogTenantDirectory({ catalogUrl, secret, ttlMs = 30_000, tim
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'tenants directory lookup failed');
       if (stale) return stale.entry;
-      throw geofedError('DIRECTORY_UNAVAILABLE', 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
+      throw geofedError(ErrorCode.DIRECTORY_UNAVAILABLE, 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
     } finally {
       pending.delete(tenantId);
     }
@@ -85,3 +86,11 @@ export function catalogTenantDirectory({ catalogUrl, secret, ttlMs = 30_000, tim
 }
 
 interface RawEntry { id: string; region: string; plan: string; status: string }
+
+/**
+ * A deployment without a directory (drop-in mode, a Rover file): every tenant
+ * whose token verifies is served, in the one region, on the default billing plan.
+ */
+export function staticTenantDirectory(region: string, billingPlan: string): TenantDirectory {
+  return { lookup: async (id) => ({ id, region, billingPlan, status: 'active' }) };
+}

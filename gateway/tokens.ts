@@ -1,6 +1,24 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTHeaderParameters, type JWTPayload } from 'jose';
-import { ConfigError, type AuthSettings } from './config.js';
-import { geofedError } from './errors.js';
+import { ErrorCode, geofedError } from '../protocol/errors.js';
+import { minimumSecretLength } from '../protocol/secrets.js';
+import { ConfigError } from './config-error.js';
+
+/** `auth` of supergraph.yaml, with the environment's overrides. */
+export interface AuthSettings {
+  /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
+  readonly jwksUrl?: string | undefined;
+  /** Required `iss` claim, when set. */
+  readonly issuer?: string | undefined;
+  /** Required `aud` claim, when set. */
+  readonly audience?: string | undefined;
+}
+
+/** What token handling reads of the environment (see env.ts). */
+export interface TokenEnv {
+  /** GEOFED_JWT_SECRET. */
+  readonly jwtSecret?: string | undefined;
+  readonly production: boolean;
+}
 
 /** Documented in README.md; refused when NODE_ENV=production. */
 export const devJwtSecret = 'geofed-dev-secret-do-not-use-in-production';
@@ -17,14 +35,13 @@ export interface TokenClaims {
  * JWKS). Production refuses the dev secret, and a missing one unless a JWKS
  * is configured.
  */
-export function hs256Secret(env: NodeJS.ProcessEnv = process.env, jwksConfigured = false): Uint8Array | undefined {
-  const secret = env.GEOFED_JWT_SECRET || undefined;
-  if (env.NODE_ENV === 'production') {
-    if (secret === devJwtSecret || (secret !== undefined && secret.length < 32)) {
-      throw new ConfigError('GEOFED_JWT_SECRET: production needs a secret of its own of at least 32 characters, not the dev default.');
+export function hs256Secret({ jwtSecret: secret, production }: TokenEnv, jwksConfigured = false): Uint8Array | undefined {
+  if (production) {
+    if (secret === devJwtSecret || (secret !== undefined && secret.length < minimumSecretLength)) {
+      throw new ConfigError(`GEOFED_JWT_SECRET: production needs a secret of its own of at least ${minimumSecretLength} characters, not the dev default.`);
     }
     if (secret === undefined && !jwksConfigured) {
-      throw new ConfigError('GEOFED_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters) or auth.jwks_url.');
+      throw new ConfigError(`GEOFED_JWT_SECRET is not set: production needs a secret of its own (at least ${minimumSecretLength} characters) or auth.jwks_url.`);
     }
     if (secret === undefined) return undefined;
   }
@@ -32,7 +49,7 @@ export function hs256Secret(env: NodeJS.ProcessEnv = process.env, jwksConfigured
 }
 
 /** The secret dev tokens are signed with (`npm run token`, `npm start`). */
-export function jwtSecret(env: NodeJS.ProcessEnv = process.env): Uint8Array {
+export function jwtSecret(env: TokenEnv): Uint8Array {
   const secret = hs256Secret(env);
   if (!secret) throw new ConfigError('GEOFED_JWT_SECRET is not set: HS256 tokens cannot be signed.');
   return secret;
@@ -47,6 +64,12 @@ export async function signToken(claims: TokenClaims, secret: Uint8Array, expires
     .sign(secret);
 }
 
+/** A JWKS fetch past this fails the verification; keys are fetched again at most this often. */
+const jwksTimeoutMs = 2_000;
+const jwksCooldownMs = 30_000;
+/** Seconds of clock difference with the token's issuer that `exp` and `nbf` tolerate. */
+const clockToleranceSeconds = 5;
+
 export type TokenVerifier = (token: string) => Promise<TokenClaims>;
 
 /**
@@ -55,9 +78,9 @@ export type TokenVerifier = (token: string) => Promise<TokenClaims>;
  * when configured. `alg: none` is never accepted. Any claim about region or
  * jurisdiction is ignored on purpose: the tenants directory is the only authority.
  */
-export function tokenVerifier(auth: AuthSettings, env: NodeJS.ProcessEnv = process.env): TokenVerifier {
+export function tokenVerifier(auth: AuthSettings, env: TokenEnv): TokenVerifier {
   const hsKey = hs256Secret(env, auth.jwksUrl !== undefined);
-  const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000 }) : undefined;
+  const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: jwksTimeoutMs, cooldownDuration: jwksCooldownMs }) : undefined;
   const algorithms = [...(hsKey ? ['HS256'] : []), ...(jwks ? ['RS256', 'ES256'] : [])];
   const keyFor = (header: JWTHeaderParameters) => {
     if (header.alg === 'HS256' && hsKey) return hsKey;
@@ -69,12 +92,12 @@ export function tokenVerifier(auth: AuthSettings, env: NodeJS.ProcessEnv = proce
     try {
       ({ payload } = await jwtVerify(token, keyFor, {
         algorithms,
-        clockTolerance: 5,
+        clockTolerance: clockToleranceSeconds,
         ...(auth.issuer ? { issuer: auth.issuer } : {}),
         ...(auth.audience ? { audience: auth.audience } : {}),
       }));
     } catch (error) {
-      throw geofedError('UNAUTHENTICATED', `Authentication failed: ${reasonOf(error)}. Get a new token and send it as "Authorization: Bearer <token>".`);
+      throw geofedError(ErrorCode.UNAUTHENTICATED, `Authentication failed: ${reasonOf(error)}. Get a new token and send it as "Authorization: Bearer <token>".`);
     }
     return claimsOf(payload);
   };
@@ -91,10 +114,10 @@ function claimsOf(payload: JWTPayload): TokenClaims {
   const { tenant, sub } = payload;
   const roles = payload.roles ?? [];
   if (typeof tenant !== 'string' || tenant.length === 0 || typeof sub !== 'string' || sub.length === 0) {
-    throw geofedError('UNAUTHENTICATED', 'Authentication failed: the token needs a "sub" and a "tenant" claim, both strings.');
+    throw geofedError(ErrorCode.UNAUTHENTICATED, 'Authentication failed: the token needs a "sub" and a "tenant" claim, both strings.');
   }
   if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) {
-    throw geofedError('UNAUTHENTICATED', 'Authentication failed: the "roles" claim must be a list of strings.');
+    throw geofedError(ErrorCode.UNAUTHENTICATED, 'Authentication failed: the "roles" claim must be a list of strings.');
   }
   return { userId: sub, tenantId: tenant, roles };
 }

@@ -1,7 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, TypeInfo, getNamedType, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import { z } from 'zod';
+import { settingsSection } from '../runtime/settings.js';
+
+/** `cache_control` of supergraph.yaml: CDN caching of anonymous GETs (README, "Persisted queries and CDN caching"). */
+export const cacheControlSettings = settingsSection({
+  /**
+   * Seconds a shared cache may keep an anonymous response, by type ("Product":
+   * every field of it) or field ("Query.products"). A response is public only
+   * when every field it selects has a hint; its s-maxage is the smallest.
+   */
+  max_age: z.record(z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/, 'a type ("Product") or a field ("Query.products")'), z.number().int().nonnegative()).default({}),
+}).prefault({});
+
+/** What the plugin reads of the request's context: the regions whose regional subgraphs served it. */
+export interface CdnCacheContext {
+  readonly dataRegions: ReadonlySet<string>;
+}
 
 export interface CdnCacheOptions {
   /** Seconds a shared cache may keep a response, by type or `Type.field` (supergraph.yaml `cache_control.max_age`). */
@@ -25,7 +41,7 @@ const personal = 'private, no-store';
  * caller's entry to another; cacheable responses get an ETag, and a matching
  * If-None-Match is answered 304.
  */
-export function cdnCachePlugin({ maxAge, isGlobal, piiFields }: CdnCacheOptions): ApolloServerPlugin<GatewayContext> {
+export function cdnCachePlugin({ maxAge, isGlobal, piiFields }: CdnCacheOptions): ApolloServerPlugin<CdnCacheContext> {
   const publicAgeOf = new WeakMap<OperationDefinitionNode, number>();
   const analyse = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): number => {
     let age = publicAgeOf.get(operation);

@@ -2,7 +2,18 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import type { GraphQLError, ParseOptions, ValidationContext, ValidationRule } from 'graphql';
-import type { OperationLimits } from '../gateway/config.js';
+import type { z } from 'zod';
+import { nonNegativeInteger, positiveInteger, settingsSection } from '../runtime/settings.js';
+
+/** `limits` of supergraph.yaml (graphql-armor's defaults), checked before any planning. */
+export const operationLimitSettings = settingsSection({
+  max_depth: positiveInteger.default(6),
+  max_aliases: nonNegativeInteger.default(15),
+  max_tokens: positiveInteger.default(1_000),
+  max_directives: nonNegativeInteger.default(50),
+}).prefault({});
+
+export type OperationLimits = z.output<typeof operationLimitSettings>;
 
 export interface OperationLimitOptions {
   /** Apollo's parser aborts past this many tokens: GRAPHQL_PARSE_FAILED. */

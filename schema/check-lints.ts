@@ -11,7 +11,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { GeofedConfig } from '../gateway/config.js';
-import { fieldOwnershipOf, taggedFields } from '../gateway/field-ownership.js';
+import { fieldOwnershipOf, taggedFields } from '../plugins/field-ownership.js';
 import type { PersistedQueryManifest } from '../plugins/persisted-queries/manifest.js';
 
 export interface LintResult {

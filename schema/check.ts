@@ -3,11 +3,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
-import { defaultConfigPath, loadConfig, type GeofedConfig } from '../gateway/config.js';
+import { loadConfig, type GeofedConfig } from '../gateway/config.js';
+import { gatewayEnv } from '../gateway/env.js';
 import { loadManifest } from '../plugins/persisted-queries/manifest.js';
 import { apiSchemaOf, diffApiSchemas, gitBaseSupergraph, readBaseFile, type BaseSupergraph, type SchemaChange } from './check-diff.js';
 import { costLint, operationsLint, residencyLint } from './check-lints.js';
-import { composeSupergraph } from './compose.js';
+import { composeSupergraph } from '../gateway/compose.js';
 
 export type { SchemaChange } from './check-diff.js';
 
@@ -49,13 +50,13 @@ export interface CheckOptions {
 }
 
 export async function checkSchema(options: CheckOptions = {}): Promise<CheckReport> {
-  const config = options.config ?? loadConfig(options.configPath ?? defaultConfigPath());
+  const config = options.config ?? loadConfig(options.configPath ?? gatewayEnv().configPath);
   const steps: CheckStep[] = [];
   let breaking: SchemaChange[] = [];
   let dangerous: SchemaChange[] = [];
   const report = (): CheckReport => ({ ok: steps.every((s) => s.ok), steps, breaking, dangerous });
 
-  const composed = composeSupergraph(config, options.readSchema);
+  const composed = await composeSupergraph(config, options.readSchema ? { readFile: options.readSchema } : {});
   if (!composed.ok) {
     steps.push(step('composition', { errors: [...composed.errors] }));
     for (const name of ['staleness', 'breaking-changes', 'residency', 'operations', 'cost'] as const) {

@@ -1,11 +1,11 @@
 import { catalogPriceLookup } from './orders/catalog-prices.js';
 import { buildCatalog, prepareCatalogDatabase } from './catalog/server.js';
 import { buildOrders, prepareOrdersDatabase } from './orders/server.js';
-import type { ReplicaSettings } from '../gateway/config.js';
 import type { DatabaseHandle } from './shared/db.js';
 import type { AnySubgraphDefinition } from './shared/subgraph-server.js';
 import type { UsersTestHooks } from './users/loaders.js';
 import { buildUsers, prepareUsersDatabase } from './users/server.js';
+import type { ReplicaSettings, SubgraphName } from './settings.js';
 
 export interface SubgraphDependencies {
   readonly region: string;
@@ -31,7 +31,7 @@ export interface SubgraphKind {
 }
 
 /** Every subgraph geofed ships, by the name supergraph.yaml gives it. */
-export const subgraphKinds: Readonly<Record<string, SubgraphKind>> = {
+export const subgraphKinds: Readonly<Record<SubgraphName, SubgraphKind>> = {
   catalog: {
     database: 'catalog',
     prepare: (handle) => prepareCatalogDatabase(handle),

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
 import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../gateway/config.js';
-import { fieldOwnershipOf, scopeLookup } from '../gateway/field-ownership.js';
-import { buildCostModel, type CostSite } from '../plugins/cost/calculator.js';
+import { loadConfig, scopeLookup } from '../gateway/config.js';
+import { costSites, fieldOwnershipOf } from '../plugins/field-ownership.js';
+import { buildCostModel } from '../plugins/cost/calculator.js';
 import { buildApiSchemaFromSupergraph } from './fixtures/api-schema.js';
 
 // A global catalog and a regional accounts subgraph, with every construct the cost directives have.
@@ -68,12 +68,9 @@ function composed(): string {
 }
 
 /** A field only the regional subgraph resolves is charged to the tenant's home region. */
+/** The production rule (costSites), over a supergraph and which of its subgraphs are regional. */
 function siteByOwnership(supergraphSdl: string, isRegional: (subgraph: string) => boolean) {
-  const ownership = fieldOwnershipOf(supergraphSdl);
-  return (typeName: string, fieldName: string): CostSite => {
-    const owners = ownership.subgraphsOf(typeName, fieldName);
-    return owners.length > 0 && owners.every(isRegional) ? 'home' : 'local';
-  };
+  return costSites(fieldOwnershipOf(supergraphSdl), (subgraph) => (isRegional(subgraph) ? 'regional' : 'global'));
 }
 
 const fixtureSdl = composed();
@@ -272,7 +269,7 @@ describe('estimate cache', () => {
     for (let i = 0; i < 10_000; i++) expect(model.estimate(document, undefined, { unrelated: i })).toBe(first);
     const microsEach = Number(process.hrtime.bigint() - started) / 1000 / 10_000;
     expect(microsEach).toBeLessThan(50); // includes expect's own overhead
-    // Another DocumentNode of the same text is another plan: equal, not the same object.
+    // Another DocumentNode of the same text is another cost tree: equal, not the same object.
     expect(model.estimate(op('{ users(first: 3) { readingList { title } } }'), undefined, undefined)).not.toBe(first);
   });
 

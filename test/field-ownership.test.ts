@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildApiSchemaFromSupergraph } from './fixtures/api-schema.js';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../gateway/config.js';
-import { fieldOwnershipOf, scopeLookup, touchesRegionalData } from '../gateway/field-ownership.js';
+import { loadConfig, scopeLookup } from '../gateway/config.js';
+import { fieldOwnershipOf, touchesRegionalData } from '../plugins/field-ownership.js';
 
 const supergraph = readFileSync('schema/supergraph.graphql', 'utf8');
 const ownership = fieldOwnershipOf(supergraph);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { signedHeaders, verifySignedRequest, subgraphSecrets } from '../gateway/signed-context.js';
+import { gatewayEnv } from '../gateway/env.js';
+import { signedHeaders, verifySignedRequest } from '../protocol/signed-context.js';
+import { subgraphSettings } from '../subgraphs/settings.js';
 
 const url = 'http://127.0.0.1:4202/graphql';
 const body = '{"query":"{ me { email } }"}';
@@ -41,11 +43,15 @@ describe('signed gateway → subgraph context', () => {
     const old = signedHeaders('previous-secret', { method: 'POST', url, body }, caller, now);
     expect(verify(old, { secrets: ['current-secret', 'previous-secret'] })).toMatchObject({ ok: true });
     expect(verify(old, { secrets: ['current-secret'] })).toMatchObject({ ok: false });
-    expect(subgraphSecrets({ GEOFED_SUBGRAPH_SECRET: 'a', GEOFED_SUBGRAPH_SECRET_PREVIOUS: 'b' })).toEqual({ current: 'a', accepted: ['a', 'b'] });
+    expect(gatewayEnv({ GEOFED_SUBGRAPH_SECRET: 'a', GEOFED_SUBGRAPH_SECRET_PREVIOUS: 'b' }).subgraphSecrets).toEqual({ current: 'a', accepted: ['a', 'b'] });
+    expect(subgraphSettings('users', 'eu', { GEOFED_SUBGRAPH_SECRET: 'a', GEOFED_SUBGRAPH_SECRET_PREVIOUS: 'b' }).secrets).toEqual({ current: 'a', accepted: ['a', 'b'] });
   });
 
-  it('refuses the dev secret, or none, in production', () => {
-    expect(() => subgraphSecrets({ NODE_ENV: 'production' })).toThrow(/GEOFED_SUBGRAPH_SECRET must be set in production/);
-    expect(() => subgraphSecrets({ NODE_ENV: 'production', GEOFED_SUBGRAPH_SECRET: 'geofed-dev-subgraph-secret-do-not-use-in-production' })).toThrow();
+  it('refuses the dev secret, or none, in production, on both sides', () => {
+    const devSecret = 'geofed-dev-subgraph-secret-do-not-use-in-production';
+    expect(() => gatewayEnv({ NODE_ENV: 'production' })).toThrow(/GEOFED_SUBGRAPH_SECRET: production needs a secret of its own/);
+    expect(() => gatewayEnv({ NODE_ENV: 'production', GEOFED_SUBGRAPH_SECRET: devSecret })).toThrow(/GEOFED_SUBGRAPH_SECRET/);
+    expect(() => subgraphSettings('catalog', 'us', { NODE_ENV: 'production' })).toThrow(/GEOFED_SUBGRAPH_SECRET: production needs a secret of its own/);
+    expect(() => subgraphSettings('orders', 'eu', { NODE_ENV: 'production', GEOFED_SUBGRAPH_SECRET: devSecret })).toThrow(/GEOFED_SUBGRAPH_SECRET/);
   });
 });

@@ -1,20 +1,22 @@
 import type { DocumentNode } from 'graphql';
-import { actualOfPlan, estimatePlan, type EvaluationOptions } from './evaluate.js';
-import { compileOperation, type OperationPlan, type PlanOptions } from './plan.js';
+import { actualOfTree, estimateTree, type EvaluationOptions } from './evaluate.js';
+import { compileCostTree, type CostTree, type CostTreeOptions } from './cost-tree.js';
 import { readSchemaCosts } from './schema-costs.js';
+import { costSettings } from './settings.js';
+import type { CostEstimate, CostSite } from './types.js';
 
-export type CostSite = 'home' | 'local';
+export type { CostEstimate, CostSite } from './types.js';
+
 
 export interface CostOptions {
-  /** List size when neither a slicing argument nor @listSize(assumedSize) gives one. @default 10 */
+  /** List size when neither a slicing argument nor @listSize(assumedSize) gives one. @default `cost.default_list_size`'s default */
   readonly defaultListSize?: number;
-  /** Added once to every mutation. @default 10 */
+  /** Added once to every mutation. @default `cost.mutation_cost`'s default */
   readonly mutationCost?: number;
   /** Where a field's cost is charged. @default () => 'home' */
   readonly siteOf?: (typeName: string, fieldName: string) => CostSite;
 }
 
-export interface CostEstimate { readonly total: number; readonly home: number; readonly local: number }
 
 export interface CostModel {
   /** sha256 of the supergraph SDL the model was built from: caches elsewhere key on it. */
@@ -25,19 +27,21 @@ export interface CostModel {
   actual(document: DocumentNode, operationName: string | undefined, variables: Readonly<Record<string, unknown>> | undefined, data: unknown): number;
 }
 
-/** Estimates kept per compiled operation, one per combination of the variables its cost depends on. */
-const ESTIMATES_PER_PLAN = 256;
+const settingDefaults = costSettings.parse(undefined);
 
-interface CachedPlan {
-  readonly plan: OperationPlan;
+/** Estimates kept per compiled operation, one per combination of the variables its cost depends on. */
+const ESTIMATES_PER_TREE = 256;
+
+interface CachedTree {
+  readonly tree: CostTree;
   /** The estimate of an operation whose cost depends on no variable. */
   constant: CostEstimate | undefined;
   readonly estimates: Map<string, CostEstimate>;
 }
 
 /**
- * The static cost model of DESIGN.md over one supergraph. Each (document,
- * operation) is compiled once into a plan that knows which variables can
+ * The static cost model (README, "Cost and rate limits") over one supergraph. Each (document,
+ * operation) is compiled once into a tree that knows which variables can
  * change its cost (slicing arguments, @skip/@include conditions, @cost'ed
  * arguments); estimates are then cached by those variables' values only, so
  * the same query with another `id` is a map lookup. The document is the key
@@ -45,23 +49,23 @@ interface CachedPlan {
  * same query text; a WeakMap lets it go when Apollo's document cache does.
  */
 export function buildCostModel(supergraphSdl: string, options: CostOptions = {}): CostModel {
-  const { defaultListSize = 10, mutationCost = 10, siteOf = () => 'home' } = options;
+  const { defaultListSize = settingDefaults.defaultListSize, mutationCost = settingDefaults.mutationCost, siteOf = () => 'home' } = options;
   const costs = readSchemaCosts(supergraphSdl);
-  const planOptions: PlanOptions = { costs, defaultListSize, siteOf };
+  const treeOptions: CostTreeOptions = { costs, defaultListSize, siteOf };
   const evaluation: EvaluationOptions = { costs, mutationCost };
-  const plans = new WeakMap<DocumentNode, Map<string, CachedPlan>>();
+  const trees = new WeakMap<DocumentNode, Map<string, CachedTree>>();
 
-  const cachedPlan = (document: DocumentNode, operationName: string | undefined): CachedPlan => {
-    let byName = plans.get(document);
+  const cachedTree = (document: DocumentNode, operationName: string | undefined): CachedTree => {
+    let byName = trees.get(document);
     if (!byName) {
       byName = new Map();
-      plans.set(document, byName);
+      trees.set(document, byName);
     }
     const name = operationName ?? '';
     let cached = byName.get(name);
     if (!cached) {
-      // A plan that throws (too few or too many slicing arguments) is not kept: such requests fail anyway.
-      cached = { plan: compileOperation(document, operationName, planOptions), constant: undefined, estimates: new Map() };
+      // A tree that throws (too few or too many slicing arguments) is not kept: such requests fail anyway.
+      cached = { tree: compileCostTree(document, operationName, treeOptions), constant: undefined, estimates: new Map() };
       byName.set(name, cached);
     }
     return cached;
@@ -70,19 +74,19 @@ export function buildCostModel(supergraphSdl: string, options: CostOptions = {})
   return {
     schemaHash: costs.schemaHash,
     estimate(document, operationName, variables) {
-      const cached = cachedPlan(document, operationName);
-      const { plan } = cached;
-      if (plan.variables.length === 0) return (cached.constant ??= estimatePlan(plan, undefined, evaluation));
-      const key = cacheKey(plan.variables, variables);
+      const cached = cachedTree(document, operationName);
+      const { tree } = cached;
+      if (tree.variables.length === 0) return (cached.constant ??= estimateTree(tree, undefined, evaluation));
+      const key = cacheKey(tree.variables, variables);
       let estimate = cached.estimates.get(key);
       if (estimate) return estimate;
-      estimate = estimatePlan(plan, variables, evaluation);
-      if (cached.estimates.size >= ESTIMATES_PER_PLAN) cached.estimates.delete(cached.estimates.keys().next().value!);
+      estimate = estimateTree(tree, variables, evaluation);
+      if (cached.estimates.size >= ESTIMATES_PER_TREE) cached.estimates.delete(cached.estimates.keys().next().value!);
       cached.estimates.set(key, estimate);
       return estimate;
     },
     actual(document, operationName, variables, data) {
-      return actualOfPlan(cachedPlan(document, operationName).plan, variables, data, evaluation);
+      return actualOfTree(cachedTree(document, operationName).tree, variables, data, evaluation);
     },
   };
 }

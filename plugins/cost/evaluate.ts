@@ -1,6 +1,6 @@
 import { getNamedType, isInputObjectType, type GraphQLNamedType } from 'graphql';
-import type { CostEstimate } from './calculator.js';
-import { sizeOf, type ArgumentCost, type Branch, type FieldPlan, type Guard, type OperationPlan, type SizeExpr } from './plan.js';
+import type { CostEstimate } from './types.js';
+import { sizeOf, type ArgumentCost, type Branch, type FieldCost, type Guard, type CostTree, type SizeExpr } from './cost-tree.js';
 import type { SchemaCosts } from './schema-costs.js';
 
 type Variables = Readonly<Record<string, unknown>> | undefined;
@@ -11,17 +11,17 @@ export interface EvaluationOptions {
   readonly mutationCost: number;
 }
 
-export function estimatePlan(plan: OperationPlan, variables: Variables, options: EvaluationOptions): CostEstimate {
-  const split = estimateFields(plan.fields, 1, variables, options.costs);
-  if (plan.mutation) {
+export function estimateTree(tree: CostTree, variables: Variables, options: EvaluationOptions): CostEstimate {
+  const split = estimateFields(tree.fields, 1, variables, options.costs);
+  if (tree.mutation) {
     // The surcharge stands for the write: charged where the first mutation field that runs is served.
-    const site = plan.fields.find((f) => selected(f.guard, variables))?.site ?? 'home';
+    const site = tree.fields.find((f) => selected(f.guard, variables))?.site ?? 'home';
     split[site] += options.mutationCost;
   }
   return Object.freeze({ total: split.home + split.local, home: split.home, local: split.local });
 }
 
-function estimateFields(fields: readonly FieldPlan[], multiplier: number, variables: Variables, costs: SchemaCosts): Split {
+function estimateFields(fields: readonly FieldCost[], multiplier: number, variables: Variables, costs: SchemaCosts): Split {
   const split: Split = { home: 0, local: 0 };
   for (const field of fields) {
     if (!selected(field.guard, variables)) continue;
@@ -49,11 +49,11 @@ function estimateFields(fields: readonly FieldPlan[], multiplier: number, variab
   return split;
 }
 
-export function actualOfPlan(plan: OperationPlan, variables: Variables, data: unknown, options: EvaluationOptions): number {
-  return (plan.mutation ? options.mutationCost : 0) + actualFields(plan.fields, data, variables, options.costs);
+export function actualOfTree(tree: CostTree, variables: Variables, data: unknown, options: EvaluationOptions): number {
+  return (tree.mutation ? options.mutationCost : 0) + actualFields(tree.fields, data, variables, options.costs);
 }
 
-function actualFields(fields: readonly FieldPlan[], parent: unknown, variables: Variables, costs: SchemaCosts): number {
+function actualFields(fields: readonly FieldCost[], parent: unknown, variables: Variables, costs: SchemaCosts): number {
   if (parent === null || typeof parent !== 'object') return 0;
   let cost = 0;
   for (const field of fields) {
@@ -70,7 +70,7 @@ function actualFields(fields: readonly FieldPlan[], parent: unknown, variables: 
   return cost;
 }
 
-function actualItem(field: FieldPlan, item: unknown, variables: Variables, costs: SchemaCosts): number {
+function actualItem(field: FieldCost, item: unknown, variables: Variables, costs: SchemaCosts): number {
   const branches = field.branches!;
   const typename = item !== null && typeof item === 'object' ? (item as { __typename?: unknown }).__typename : undefined;
   const known = branches.length === 1 ? branches[0] : branches.find((b) => b.typeName === typename);

@@ -1,6 +1,5 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import type { GatewayContext } from '../../gateway/context.js';
-import { geofedError } from '../../gateway/errors.js';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { ErrorCode, geofedError } from '../../protocol/errors.js';
 import type { CostEstimate, CostModel } from './calculator.js';
 
 export interface CostPluginOptions {
@@ -11,13 +10,13 @@ export interface CostPluginOptions {
 }
 
 /**
- * Prices every operation before it runs (DESIGN.md's static cost, cached per
+ * Prices every operation before it runs (the README's static cost, cached per
  * document) and refuses one over `maxOperationCost` with
  * COST_ESTIMATED_TOO_EXPENSIVE. Every response of an operation that validated
  * carries `extensions.cost`: `estimated`, and `actual` from the list sizes
  * the response really holds.
  */
-export function costPlugin({ model, maxOperationCost }: CostPluginOptions): ApolloServerPlugin<GatewayContext> {
+export function costPlugin({ model, maxOperationCost }: CostPluginOptions): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       let estimate: CostEstimate | undefined;
@@ -28,7 +27,7 @@ export function costPlugin({ model, maxOperationCost }: CostPluginOptions): Apol
           estimate = priced.estimate(document, operationName ?? undefined, request.variables);
           if (estimate.total > maxOperationCost) {
             throw geofedError(
-              'COST_ESTIMATED_TOO_EXPENSIVE',
+              ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE,
               `The operation's estimated cost ${estimate.total} is over the maximum of ${maxOperationCost}: ask for fewer items (smaller "first") or split it.`,
               { cost: estimate.total, maxCost: maxOperationCost },
             );

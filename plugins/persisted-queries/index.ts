@@ -1,29 +1,23 @@
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import type { GraphQLError } from 'graphql';
-import { geofedError } from '../../gateway/errors.js';
-import { logger } from '../../gateway/logger.js';
+import { ErrorCode, geofedError, statusOfCode } from '../../protocol/errors.js';
+import { logger } from '../../runtime/logger.js';
 import { loadManifest, sha256Hex } from './manifest.js';
+import type { PersistedQuerySettings } from './settings.js';
 import { UpstashCache } from './upstash-cache.js';
 
-export type PersistedQueryMode = 'off' | 'log-unlisted' | 'safelist';
+export type PersistedQueryMode = PersistedQuerySettings['mode'];
 
 export interface PersistedQueryOptions {
-  /** An `apollo-persisted-query-manifest` file (`npm run pq:manifest`); required unless mode is off. */
-  readonly manifestPath?: string;
-  /**
-   * off: APQ only (a manifest, if given, still answers lookups by hash). log-unlisted: serve
-   * everything, log each operation whose body is not listed. safelist: refuse those before
-   * execution with PERSISTED_QUERY_NOT_IN_LIST (400); no APQ registration.
-   */
+  /** An `apollo-persisted-query-manifest` file; required unless mode is off (the settings schema checks it). */
+  readonly manifestPath?: string | undefined;
   readonly mode: PersistedQueryMode;
-  /** UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: both set → the APQ store is shared through Upstash. */
-  readonly env: NodeJS.ProcessEnv;
-  /** Prefix of the Upstash keys; default 'geofed:apq:'. */
+  /** An Upstash Redis shared by every gateway holds the APQ store; this process's memory without one. */
+  readonly upstash?: { readonly url: string; readonly token: string } | undefined;
+  /** Prefix of the Upstash keys. @default 'geofed:apq:' */
   readonly keyPrefix?: string;
 }
-
-const PERSISTED_QUERY_NOT_IN_LIST = 'PERSISTED_QUERY_NOT_IN_LIST';
 
 /**
  * A registered body expires after a day: the Upstash store is shared and would otherwise keep every
@@ -39,18 +33,12 @@ export function persistedQueries(options: PersistedQueryOptions): {
   persistedQueries: ApolloServerOptions<BaseContext>['persistedQueries'];
   plugins: ApolloServerPlugin<BaseContext>[];
 } {
-  const { mode, manifestPath, env, keyPrefix = 'geofed:apq:' } = options;
-  if (mode !== 'off' && mode !== 'log-unlisted' && mode !== 'safelist') {
-    throw new Error(`persisted queries: mode must be off, log-unlisted or safelist, not ${JSON.stringify(mode)}`);
-  }
-  if (mode !== 'off' && !manifestPath) throw new Error(`persisted queries: mode ${mode} needs a manifest (manifestPath)`);
+  const { mode, manifestPath, upstash, keyPrefix = 'geofed:apq:' } = options;
   const manifest = manifestPath ? loadManifest(manifestPath) : undefined;
   const bodies = new Map(manifest?.operations.map((operation) => [operation.id, operation.body]));
-  const url = env.UPSTASH_REDIS_REST_URL;
-  const token = env.UPSTASH_REDIS_REST_TOKEN;
   // Safelist mode has no APQ store at all: only listed bodies can be found by hash, none registered.
   const store: KeyValueCache<string> | undefined =
-    mode === 'safelist' ? undefined : url && token ? new UpstashCache({ url, token, keyPrefix }) : new InMemoryLRUCache<string>();
+    mode === 'safelist' ? undefined : upstash ? new UpstashCache({ ...upstash, keyPrefix }) : new InMemoryLRUCache<string>();
   logger.info({ mode, listed: bodies.size, store: store === undefined ? 'none' : store instanceof UpstashCache ? 'upstash' : 'memory' }, 'persisted queries');
   return {
     persistedQueries: { cache: new ListedFirstCache(bodies, store), ttl: APQ_TTL_SECONDS },
@@ -96,7 +84,7 @@ function hashOf(key: string): string {
 }
 
 function notInList(): GraphQLError {
-  return geofedError('PERSISTED_QUERY_NOT_IN_LIST', 'This operation is not in the persisted-query list of this gateway: only the operations of its manifest are served.');
+  return geofedError(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, 'This operation is not in the persisted-query list of this gateway: only the operations of its manifest are served.');
 }
 
 /**
@@ -134,8 +122,8 @@ function listPlugin(listed: ReadonlySet<string>, mode: 'log-unlisted' | 'safelis
           );
           if (!safelist) return;
           const error = notInList();
-          response.body = { kind: 'single', singleResult: { errors: [{ message: error.message, extensions: { code: PERSISTED_QUERY_NOT_IN_LIST } }] } };
-          response.http.status = 400;
+          response.body = { kind: 'single', singleResult: { errors: [{ message: error.message, extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_IN_LIST } }] } };
+          response.http.status = statusOfCode.PERSISTED_QUERY_NOT_IN_LIST;
         },
       };
     },

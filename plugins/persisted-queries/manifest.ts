@@ -1,8 +1,9 @@
 // Persisted-query lists in Apollo's `apollo-persisted-query-manifest` format: building one from
-// .graphql operation files (manifest-cli.ts) and loading and validating one (the gateway).
+// .graphql operation files (manifest-command.ts) and loading and validating one (the gateway).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GraphQLError, Kind, parse, print, visit, type DefinitionNode, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
+import { StartupError } from '../../runtime/process.js';
 
 export type OperationType = 'query' | 'mutation' | 'subscription';
 
@@ -21,7 +22,7 @@ export interface PersistedQueryManifest {
 }
 
 /** A manifest (or an operation file) that cannot be used; the message names the file and the fault. */
-export class ManifestError extends Error {
+export class ManifestError extends StartupError {
   override readonly name = 'ManifestError';
 }
 

@@ -1,6 +1,6 @@
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import { Redis } from '@upstash/redis';
-import { logger } from '../../gateway/logger.js';
+import { logger } from '../../runtime/logger.js';
 
 export interface UpstashCacheOptions {
   readonly url: string;

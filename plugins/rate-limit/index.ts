@@ -1,11 +1,17 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { RateLimitSettings, BucketSize } from '../../gateway/config.js';
-import type { GatewayContext } from '../../gateway/context.js';
-import { geofedError } from '../../gateway/errors.js';
-import { logger } from '../../gateway/logger.js';
-import type { GatewayMetrics } from '../../gateway/metrics.js';
+import { Counter, type Registry } from 'prom-client';
+import { ErrorCode, geofedError } from '../../protocol/errors.js';
+import { logger } from '../../runtime/logger.js';
 import type { CostModel } from '../cost/calculator.js';
+import type { BucketSize, RateLimitSettings } from './settings.js';
 import type { BucketDebit, BucketState, BucketStore, DebitResult } from './store.js';
+
+/** What the plugin reads of the request's context. */
+export interface RateLimitContext {
+  /** Null for an anonymous caller, whose budget is per client key. */
+  readonly caller: { readonly tenantId: string; readonly region: string; readonly billingPlan: string } | null;
+  readonly clientKey: string;
+}
 
 export interface RateLimitPluginOptions {
   readonly model: () => CostModel;
@@ -15,7 +21,8 @@ export interface RateLimitPluginOptions {
   /** Global fields are charged to this region. */
   readonly gatewayRegion: string;
   readonly store: BucketStore;
-  readonly metrics: GatewayMetrics;
+  /** Where the plugin's counters are registered (the gateway's /metrics). */
+  readonly registry: Registry;
 }
 
 /** How often a store outage is logged (it is counted every time). */
@@ -28,13 +35,25 @@ const outageLogIntervalMs = 10_000;
  * one, all or nothing. Anonymous callers share a budget per client key and
  * region. A refused operation is RATE_LIMITED (429) whole.
  */
-export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegion, store, metrics }: RateLimitPluginOptions): ApolloServerPlugin<GatewayContext> {
+export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegion, store, registry }: RateLimitPluginOptions): ApolloServerPlugin<RateLimitContext> {
+  const storeErrors = new Counter({
+    name: 'geofed_rate_limit_store_errors_total',
+    help: 'Debits that failed or timed out because the rate-limit store could not be reached, by the policy applied.',
+    labelNames: ['policy'] as const,
+    registers: [registry],
+  });
+  const limited = new Counter({
+    name: 'geofed_rate_limited_total',
+    help: 'Operations refused with RATE_LIMITED, by the region of the bucket with the least remaining.',
+    labelNames: ['region'] as const,
+    registers: [registry],
+  });
   let lastOutageLog = 0;
-  const sizeOf = (plan: string, region: string): BucketSize => {
-    const sized = settings.plans[plan] ?? settings.plans[settings.defaultPlan];
+  const sizeOf = (billingPlan: string, region: string): BucketSize => {
+    const sized = settings.plans[billingPlan] ?? settings.plans[settings.defaultPlan];
     return sized?.regions[region] ?? sized ?? { capacity: settings.anonymous.capacity, refillPerSecond: settings.anonymous.refillPerSecond };
   };
-  const bucketsOf = (context: GatewayContext, home: number, local: number): BucketDebit[] => {
+  const bucketsOf = (context: RateLimitContext, home: number, local: number): BucketDebit[] => {
     const { caller } = context;
     const charges = new Map<string, number>();
     const charge = (region: string, cost: number) => cost > 0 && charges.set(region, (charges.get(region) ?? 0) + cost);
@@ -42,7 +61,7 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
     charge(caller ? caller.region : gatewayRegion, home);
     charge(gatewayRegion, local);
     return [...charges].map(([region, cost]) => {
-      const size = caller ? sizeOf(caller.plan, region) : settings.anonymous;
+      const size = caller ? sizeOf(caller.billingPlan, region) : settings.anonymous;
       const owner = caller ? caller.tenantId : `anon:${context.clientKey}`;
       // One hash tag per owner keeps all of an operation's keys in one cluster slot, as a multi-key script needs.
       return { key: `${settings.keyPrefix}:{${owner}}:${region}`, capacity: size.capacity, refillPerSecond: size.refillPerSecond, cost };
@@ -56,13 +75,13 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
       });
       return await Promise.race([store.debit(buckets), timeout]);
     } catch (error) {
-      metrics.rateLimitStoreErrors.inc({ policy: settings.onStoreError });
+      storeErrors.inc({ policy: settings.onStoreError });
       if (Date.now() - lastOutageLog > outageLogIntervalMs) {
         lastOutageLog = Date.now();
         logger.error({ err: (error as Error).message, policy: settings.onStoreError }, 'rate-limit store unreachable');
       }
       if (settings.onStoreError === 'open') return undefined;
-      throw geofedError('RATE_LIMIT_UNAVAILABLE', 'Budgets cannot be checked right now, so the operation was not run; retry shortly.', {}, { 'retry-after': '1' });
+      throw geofedError(ErrorCode.RATE_LIMIT_UNAVAILABLE, 'Budgets cannot be checked right now, so the operation was not run; retry shortly.', {}, { 'retry-after': '1' });
     } finally {
       clearTimeout(timer);
     }
@@ -82,9 +101,9 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
           if (result.allowed || !tightest) return;
           const refused = result.buckets.filter((bucket) => bucket.retryAfterSeconds > 0);
           const retryAfterSeconds = Math.max(...refused.map((bucket) => bucket.retryAfterSeconds));
-          metrics.rateLimited.inc({ region: tightest.key.slice(tightest.key.lastIndexOf(':') + 1) });
+          limited.inc({ region: tightest.key.slice(tightest.key.lastIndexOf(':') + 1) });
           throw geofedError(
-            'RATE_LIMITED',
+            ErrorCode.RATE_LIMITED,
             `This operation costs ${estimate.total} and the budget of ${refusedOwner(refused)} has ${Math.min(...refused.map((b) => b.remaining))} left; retry in ${retryAfterSeconds} s.`,
             { cost: estimate.total, remaining: Math.min(...refused.map((bucket) => bucket.remaining)), retryAfterSeconds },
             { ...rateLimitHeaders(tightest), 'retry-after': String(retryAfterSeconds) },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { resolverError } from '../../gateway/errors.js';
+import { ErrorCode, resolverError } from '../../protocol/errors.js';
 import type { Database } from '../shared/db.js';
 import { rowsOf } from '../shared/rows.js';
 
@@ -13,7 +13,7 @@ export async function onPrimary<T>(write: () => Promise<T>): Promise<T> {
   } catch (error) {
     const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
     if (code !== undefined && unreachable.has(code)) {
-      throw resolverError('PRIMARY_UNAVAILABLE', 'The catalog primary cannot be reached, so nothing was written; reads still work. Retry the write later.');
+      throw resolverError(ErrorCode.PRIMARY_UNAVAILABLE, 'The catalog primary cannot be reached, so nothing was written; reads still work. Retry the write later.');
     }
     throw error;
   }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { ReplicaSettings } from '../../gateway/config.js';
-import { logger } from '../../gateway/logger.js';
+import type { ReplicaSettings } from '../settings.js';
+import { logger } from '../../runtime/logger.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import { rowsOf } from '../shared/rows.js';
 

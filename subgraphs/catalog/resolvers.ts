@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { asc } from 'drizzle-orm';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { resolverError } from '../../gateway/errors.js';
-import type { SignedCaller } from '../../gateway/signed-context.js';
+import { ErrorCode, resolverError } from '../../protocol/errors.js';
+import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
-import { laterToken } from '../../gateway/consistency-token.js';
+import { laterToken } from '../../protocol/consistency-token.js';
 import { products } from './db/schema.js';
 import { currentWalPosition, onPrimary } from './primary.js';
 import type { CatalogLoaders, TenantRow } from './loaders.js';
@@ -21,12 +21,15 @@ export interface CatalogContext {
   readonly written: { token?: string };
 }
 
+/** `products(first: Int = 20)` in schema/catalog.graphql. */
+const productsPageSize = 20;
+
 interface UpsertProductArgs { id?: string | null; name: string; priceCents: number }
 
 export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
   Query: {
     products: (_: unknown, args: { first?: number | null }, { db }: CatalogContext) =>
-      db.select().from(products).orderBy(asc(products.id)).limit(pageSize(args.first, 20)),
+      db.select().from(products).orderBy(asc(products.id)).limit(pageSize(args.first, productsPageSize)),
     product: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.product.load(args.id),
     tenant: (_: unknown, __: unknown, { caller, loaders }: CatalogContext) => loaders.tenant.load(requireTenant(caller).tenantId),
     tenantDirectoryEntry: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(args.id),
@@ -35,7 +38,7 @@ export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
     upsertProduct: async (_: unknown, args: UpsertProductArgs, { caller, primary, written }: CatalogContext) => {
       requireRole(caller, 'admin');
       if (!Number.isInteger(args.priceCents) || args.priceCents < 0) {
-        throw resolverError('BAD_USER_INPUT', `priceCents must be a non-negative integer, got ${args.priceCents}.`);
+        throw resolverError(ErrorCode.BAD_USER_INPUT, `priceCents must be a non-negative integer, got ${args.priceCents}.`);
       }
       const values = { id: args.id ?? `prd_${randomUUID()}`, name: args.name, priceCents: args.priceCents };
       return onPrimary(async () => {

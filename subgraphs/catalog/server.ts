@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import type { ReplicaSettings } from '../../gateway/config.js';
-import type { SignedCaller } from '../../gateway/signed-context.js';
-import { readYourWritesPlugin } from '../../plugins/read-your-writes.js';
+import type { SignedCaller } from '../../protocol/signed-context.js';
+import type { ReplicaSettings } from '../settings.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
 import { catalogLoaders } from './loaders.js';
 import { ReadRouter } from './read-router.js';
+import { catalogConsistencyPlugin } from './read-your-writes.js';
 import { catalogResolvers, type CatalogContext } from './resolvers.js';
 import { seedCatalog } from './seed.js';
 
@@ -32,8 +32,7 @@ export function buildCatalog({ region, schemaPath, primary, replica, replicaSett
     resolvers: catalogResolvers,
     requestScope: (caller, work) => router.read(caller.consistency, work),
     context: (caller: SignedCaller, db: Database) => ({ caller, db, primary: primary.db, loaders: catalogLoaders(db), written: {} }),
-    // A write answers with the primary's WAL position after its commit: the client's read-your-writes token.
-    plugins: [readYourWritesPlugin<CatalogContext>((context) => context.written.token)],
+    plugins: [catalogConsistencyPlugin()],
     metrics: router.metrics,
     onStop: () => router.stop(),
   };

@@ -1,6 +1,6 @@
-import { resolverError } from '../../gateway/errors.js';
-import type { SignedCaller } from '../../gateway/signed-context.js';
-import { postSignedGraphQL } from '../../gateway/signed-post.js';
+import { ErrorCode, resolverError } from '../../protocol/errors.js';
+import type { SignedCaller } from '../../protocol/signed-context.js';
+import { postSignedGraphQL } from '../../protocol/signed-client.js';
 
 export interface ProductPrice { readonly id: string; readonly priceCents: number }
 
@@ -13,7 +13,10 @@ const pricesQuery = /* GraphQL */ `
   }
 `;
 
-export function catalogPriceLookup(catalogUrl: string, secret: string, timeoutMs = 2_000): PriceLookup {
+/** A price lookup slower than this fails the order: the gateway's own fetch deadline is about as long. */
+const priceLookupTimeoutMs = 2_000;
+
+export function catalogPriceLookup(catalogUrl: string, secret: string, timeoutMs = priceLookupTimeoutMs): PriceLookup {
   return async (productIds, caller) => {
     let entities: (ProductPrice | null)[] | undefined;
     try {
@@ -24,9 +27,9 @@ export function catalogPriceLookup(catalogUrl: string, secret: string, timeoutMs
       );
       entities = answer.body.data?._entities;
     } catch {
-      throw resolverError('SUBGRAPH_UNAVAILABLE', 'The catalog could not be reached to price the order; try again.');
+      throw resolverError(ErrorCode.SUBGRAPH_UNAVAILABLE, 'The catalog could not be reached to price the order; try again.');
     }
-    if (!entities) throw resolverError('SUBGRAPH_UNAVAILABLE', 'The catalog did not return prices; try again.');
+    if (!entities) throw resolverError(ErrorCode.SUBGRAPH_UNAVAILABLE, 'The catalog did not return prices; try again.');
     return new Map(entities.filter((entity): entity is ProductPrice => entity !== null).map((entity) => [entity.id, entity]));
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { resolverError } from '../../gateway/errors.js';
-import type { SignedCaller } from '../../gateway/signed-context.js';
+import { ErrorCode, resolverError } from '../../protocol/errors.js';
+import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireUser } from '../shared/guards.js';
 import type { PriceLookup } from './catalog-prices.js';
@@ -17,6 +17,8 @@ export interface OrdersContext {
 
 interface OrderItemInput { productId: string; quantity: number }
 
+/** `User.orders(first: Int = 10)` in schema/orders.graphql. */
+const ordersPageSize = 10;
 const maxLines = 50;
 const maxQuantity = 1_000;
 
@@ -27,7 +29,7 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
       validateItems(args.items);
       const priced = await prices([...new Set(args.items.map((item) => item.productId))], caller);
       const unknown = args.items.find((item) => !priced.has(item.productId));
-      if (unknown) throw resolverError('BAD_USER_INPUT', `There is no product "${unknown.productId}".`);
+      if (unknown) throw resolverError(ErrorCode.BAD_USER_INPUT, `There is no product "${unknown.productId}".`);
       const orderId = `ord_${randomUUID()}`;
       const items = args.items.map((item, index) => ({
         orderId,
@@ -47,7 +49,7 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
   },
   User: {
     orders: (user: { id: string }, args: { first?: number | null }, { loaders }: OrdersContext) =>
-      loaders.newestOrdersOfUser(pageSize(args.first, 10)).load(user.id),
+      loaders.newestOrdersOfUser(pageSize(args.first, ordersPageSize)).load(user.id),
   },
   Order: {
     __resolveReference: (reference: { id: string }, { loaders }: OrdersContext) => loaders.order.load(reference.id),
@@ -61,8 +63,8 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
 
 function validateItems(items: readonly OrderItemInput[]): void {
   if (items.length === 0 || items.length > maxLines) {
-    throw resolverError('BAD_USER_INPUT', `An order needs 1 to ${maxLines} items, got ${items.length}.`);
+    throw resolverError(ErrorCode.BAD_USER_INPUT, `An order needs 1 to ${maxLines} items, got ${items.length}.`);
   }
   const bad = items.find((item) => !Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > maxQuantity);
-  if (bad) throw resolverError('BAD_USER_INPUT', `quantity must be 1 to ${maxQuantity}, got ${bad.quantity} for "${bad.productId}".`);
+  if (bad) throw resolverError(ErrorCode.BAD_USER_INPUT, `quantity must be 1 to ${maxQuantity}, got ${bad.quantity} for "${bad.productId}".`);
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { SignedCaller } from '../../gateway/signed-context.js';
+import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import { tenantScope, type SubgraphDefinition } from '../shared/subgraph-server.js';
 import { migrateApplicationRole } from '../shared/tenant-policy.js';

@@ -6,6 +6,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { StartupError } from '../../runtime/process.js';
 import { openPglite } from './pglite.js';
 
 /** The Drizzle database every subgraph codes against, whichever driver is under it. */
@@ -45,7 +46,8 @@ export interface OpenOptions {
   readonly onQuery?: (sql: string) => void;
 }
 
-export class DatabaseUnavailableError extends Error {
+/** A database that cannot be reached at start-up: a user's fix (a URL, a server to start), never a stack trace. */
+export class DatabaseUnavailableError extends StartupError {
   override readonly name = 'DatabaseUnavailableError';
 }
 

@@ -1,4 +1,4 @@
-// The seed data of DESIGN.md, computed rather than stored so that ids are
+// The seed data (README, "First queries"), computed rather than stored so that ids are
 // deterministic: `npm run token` names a tenant's first user without opening a database.
 
 export interface SeedTenant { id: string; name: string; region: string; plan: string; status: 'active' | 'suspended' }

@@ -6,12 +6,17 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { sql } from 'drizzle-orm';
 import { parse, type GraphQLFormattedError } from 'graphql';
-import { httpGraphQLRequest, readRequestBody, startHttpServer, writeApolloResponse, writeGraphQLError, writeJson } from '../../gateway/http-server.js';
-import { logger } from '../../gateway/logger.js';
-import { verifySignedRequest, type SignedCaller } from '../../gateway/signed-context.js';
+import { httpGraphQLRequest, readRequestBody, writeApolloResponse } from '../../runtime/apollo-http.js';
+import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/http-server.js';
+import { logger } from '../../runtime/logger.js';
+import { ErrorCode, statusOfCode } from '../../protocol/errors.js';
+import { verifySignedRequest, type SignedCaller } from '../../protocol/signed-context.js';
 import type { Registry } from 'prom-client';
 import { tenantSetting, type Database, type DatabaseHandle } from './db.js';
 import { rowsOf } from './rows.js';
+
+/** A gateway's fetch body: its query plan's documents and an `_entities` batch's representations. */
+const maxSubgraphBodyBytes = 4 * 1_048_576;
 
 export interface SubgraphDefinition<TContext extends BaseContext & { db: Database }> {
   readonly name: string;
@@ -85,7 +90,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
     introspection: !production,
-    // Shutdown is ours: the process drains HTTP first, then stops Apollo (see gateway/process.ts).
+    // Shutdown is ours: the process drains HTTP first, then stops Apollo (see runtime/process.ts).
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskInternalError(formatted, error, log),
   });
@@ -94,8 +99,8 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
 
   const graphql = async (req: IncomingMessage, res: Parameters<typeof writeJson>[0], url: URL) => {
     requests += 1;
-    const body = await readRequestBody(req, 4 * 1_048_576);
-    if (!body.ok) return writeGraphQLError(res, body.status, body.message, 'BAD_REQUEST');
+    const body = await readRequestBody(req, maxSubgraphBodyBytes);
+    if (!body.ok) return writeGraphQLError(res, body.status, body.message, body.code);
     // Nothing runs, not even parsing, before the gateway's signature is verified.
     const verified = verifySignedRequest(
       { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: body.raw },
@@ -103,12 +108,12 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     );
     if (!verified.ok) {
       log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
-      return writeGraphQLError(res, 401, `Refused: ${verified.reason}.`, 'UNAUTHENTICATED');
+      return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, `Refused: ${verified.reason}.`, ErrorCode.UNAUTHENTICATED);
     }
     const { caller } = verified;
     if (definition.scope === 'regional' && caller.tenantId !== undefined && caller.region !== definition.region) {
       log.warn({ tenant: caller.tenantId, tenantRegion: caller.region ?? null }, 'refused a request for a tenant of another region');
-      return writeGraphQLError(res, 403, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`, 'RESIDENCY_VIOLATION');
+      return writeGraphQLError(res, statusOfCode.RESIDENCY_VIOLATION, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`, ErrorCode.RESIDENCY_VIOLATION);
     }
     const response = await definition.requestScope(caller, (db) =>
       server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed), context: async () => definition.context(caller, db) }),
@@ -169,9 +174,9 @@ function sessionReportPlugin<TContext extends BaseContext & { db: Database }>():
 
 /** Errors without a code of ours are bugs or driver errors: their message may hold SQL, so it stays in the log. */
 function maskInternalError(formatted: GraphQLFormattedError, error: unknown, log: typeof logger): GraphQLFormattedError {
-  if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
+  if (formatted.extensions?.code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
   log.error({ err: error }, 'resolver failed');
-  return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' }, ...(formatted.path ? { path: formatted.path } : {}) };
+  return { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR }, ...(formatted.path ? { path: formatted.path } : {}) };
 }
 
 /** A subgraph whose context type is its own business: runners only pass contexts through. */

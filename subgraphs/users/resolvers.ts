@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { resolverError } from '../../gateway/errors.js';
-import type { SignedCaller } from '../../gateway/signed-context.js';
+import { ErrorCode, resolverError } from '../../protocol/errors.js';
+import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { requireTenant, requireUser } from '../shared/guards.js';
 import { users } from './db/schema.js';
@@ -25,13 +25,13 @@ export const usersResolvers: GraphQLResolverMap<UsersContext> = {
     updateProfile: async (_: unknown, args: { name: string }, { caller, db }: UsersContext) => {
       const { tenantId, userId } = requireUser(caller);
       const name = args.name.trim();
-      if (name.length === 0 || name.length > 200) throw resolverError('BAD_USER_INPUT', 'name must be 1 to 200 characters.');
+      if (name.length === 0 || name.length > 200) throw resolverError(ErrorCode.BAD_USER_INPUT, 'name must be 1 to 200 characters.');
       const [row] = await db
         .update(users)
         .set({ name })
         .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
         .returning();
-      if (!row) throw resolverError('FORBIDDEN', 'The signed-in user does not exist in its tenant.');
+      if (!row) throw resolverError(ErrorCode.FORBIDDEN, 'The signed-in user does not exist in its tenant.');
       return row;
     },
   },

@@ -1,0 +1,35 @@
+import type { Command } from '../runtime/command.js';
+import { runCommand } from '../runtime/command.js';
+
+interface Entry {
+  readonly summary: string;
+  /** Loaded only when the command runs: `geofed token` never loads the gateway. */
+  readonly load: () => Promise<Command>;
+}
+
+const commands: Readonly<Record<string, Entry>> = {
+  gateway: { summary: 'serve the gateway of one region (or any composed supergraph, drop-in)', load: async () => (await import('../gateway/command.js')).gatewayCommand },
+  compose: { summary: 'compose the subgraphs of supergraph.yaml into the supergraph SDL', load: async () => (await import('../schema/compose-command.js')).composeCommand },
+  check: { summary: 'schema checks: composition, staleness, breaking changes, residency, operations, cost', load: async () => (await import('../schema/check-command.js')).checkCommand },
+  token: { summary: 'print a dev token for a tenant', load: async () => (await import('../dev/token-command.js')).tokenCommand },
+  pq: { summary: 'persisted-query lists (`pq manifest <folder>`)', load: async () => (await import('../plugins/persisted-queries/manifest-command.js')).persistedQueryCommand },
+};
+
+const usage = `usage: geofed <command> [options]   (geofed <command> --help for its options)
+
+commands:
+${Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(9)} ${entry.summary}`).join('\n')}`;
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  console.log(usage);
+  if (name === undefined) process.exitCode = 2;
+} else {
+  const entry = commands[name];
+  if (!entry) {
+    console.error(`geofed: unknown command "${name}"\n${usage}`);
+    process.exitCode = 2;
+  } else {
+    await runCommand(`geofed ${name}`, await entry.load(), args);
+  }
+}

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import { request } from 'undici';
+import type { GeofedConfig, SubgraphConfig } from './config.js';
+
+export type CompositionResult =
+  | { readonly ok: true; readonly supergraphSdl: string }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+export interface ComposeOptions {
+  /** Reads a subgraph SDL file (tests change subgraphs in memory). */
+  readonly readFile?: (path: string) => string;
+  /** Fetches the SDL of a subgraph declared by `schema.subgraph_url` (the gateway signs it). @default an unsigned `_service { sdl }` query */
+  readonly introspect?: (url: string) => Promise<string>;
+}
+
+/** How long an introspection of a running subgraph may take. */
+const introspectionTimeoutMs = 5_000;
+
+/**
+ * Composes the subgraphs of the config into a supergraph, as `rover supergraph
+ * compose` does with the same file: SDL from `schema.file` or from the running
+ * subgraph at `schema.subgraph_url`, and each subgraph's `routing_url` written
+ * into the supergraph. geofed's data source picks the real URL per request.
+ */
+export async function composeSupergraph(config: GeofedConfig, { readFile = (path) => readFileSync(path, 'utf8'), introspect = introspectSdl }: ComposeOptions = {}): Promise<CompositionResult> {
+  const errors: string[] = [];
+  const services = await Promise.all(
+    config.subgraphs.map(async (subgraph) => {
+      try {
+        const sdl = subgraph.schema.file !== undefined ? readFile(subgraph.schema.file) : await introspect(subgraph.schema.subgraphUrl);
+        return [{ name: subgraph.name, url: subgraph.routingUrl, typeDefs: parse(sdl) }];
+      } catch (error) {
+        errors.push(`${subgraph.name} (${sourceOf(subgraph)}): ${(error as Error).message}`);
+        return [];
+      }
+    }),
+  );
+  if (errors.length > 0) return { ok: false, errors };
+  const result = composeServices(services.flat());
+  if (result.errors) {
+    return { ok: false, errors: result.errors.map((error) => error.message) };
+  }
+  return { ok: true, supergraphSdl: withTrailingNewline(result.supergraphSdl) };
+}
+
+function sourceOf(subgraph: SubgraphConfig): string {
+  return subgraph.schema.file ?? subgraph.schema.subgraphUrl;
+}
+
+/** The SDL a running subgraph reports through Federation's `_service { sdl }`. */
+export async function introspectSdl(url: string): Promise<string> {
+  const body = JSON.stringify({ query: '{ _service { sdl } }' });
+  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(introspectionTimeoutMs) });
+  const answer = (await response.body.json()) as { data?: { _service?: { sdl?: unknown } } };
+  const sdl = answer.data?._service?.sdl;
+  if (typeof sdl !== 'string') throw new Error(`HTTP ${response.statusCode}: no _service.sdl in the answer`);
+  return sdl;
+}
+
+function withTrailingNewline(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
+}

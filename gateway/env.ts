@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { secretProblem, subgraphSecrets, type SubgraphSecrets } from '../protocol/secrets.js';
+import { parseSettings, setVariables } from '../runtime/settings.js';
+import { ConfigError } from './config-error.js';
+
+/** `GEOFED_SUBGRAPH_URL_USERS_EU` overrides the URL of `users` in `eu` (a `-` in a name is `_` here). */
+export function subgraphUrlVariable(subgraph: string, region: string): string {
+  return `GEOFED_SUBGRAPH_URL_${subgraph.toUpperCase().replaceAll('-', '_')}_${region.toUpperCase()}`;
+}
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+
+/**
+ * The gateway's environment: the only place the gateway reads a variable
+ * (README, "Environment"). Every other module receives these typed values.
+ */
+const gatewayVariables = z
+  .object({
+    NODE_ENV: z.string().optional(),
+    GEOFED_CONFIG: z.string().default('supergraph.yaml'),
+    GEOFED_REGION: z.string().optional(),
+    PORT: z.coerce.number<string>({ error: 'expected a port number' }).int().min(0).max(65_535).optional(),
+    HOST: z.string().default('127.0.0.1'),
+    GEOFED_JWT_SECRET: z.string().optional(),
+    GEOFED_SUBGRAPH_SECRET: z.string().optional(),
+    GEOFED_SUBGRAPH_SECRET_PREVIOUS: z.string().optional(),
+    GEOFED_JWKS_URL: httpUrl.optional(),
+    GEOFED_JWT_ISSUER: z.string().optional(),
+    GEOFED_JWT_AUDIENCE: z.string().optional(),
+    UPSTASH_REDIS_REST_URL: httpUrl.optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+    LOG_LEVEL: z.string().default('info'),
+    GEOFED_AUDIT_LOG: z.string().default('info'),
+  })
+  .transform((parsed, context) => {
+    const problem = secretProblem(parsed.GEOFED_SUBGRAPH_SECRET, parsed.NODE_ENV === 'production');
+    if (problem) context.issues.push({ code: 'custom', path: ['GEOFED_SUBGRAPH_SECRET'], message: problem, input: parsed.GEOFED_SUBGRAPH_SECRET });
+    const upstash = parsed.UPSTASH_REDIS_REST_URL && parsed.UPSTASH_REDIS_REST_TOKEN ? { url: parsed.UPSTASH_REDIS_REST_URL, token: parsed.UPSTASH_REDIS_REST_TOKEN } : undefined;
+    return {
+      production: parsed.NODE_ENV === 'production',
+      /** Path of the config file. */
+      configPath: parsed.GEOFED_CONFIG,
+      /** Overrides `gateway.region`. */
+      region: parsed.GEOFED_REGION,
+      /** Overrides `gateway.port`. */
+      port: parsed.PORT,
+      /** Address the gateway binds. */
+      host: parsed.HOST,
+      /** HS256 secret of client tokens (tokens.ts applies production's rules, which depend on the config). */
+      jwtSecret: parsed.GEOFED_JWT_SECRET,
+      subgraphSecrets: subgraphSecrets(parsed.GEOFED_SUBGRAPH_SECRET, parsed.GEOFED_SUBGRAPH_SECRET_PREVIOUS),
+      /** Override `auth.*`. */
+      auth: withoutUndefined({ jwksUrl: parsed.GEOFED_JWKS_URL, issuer: parsed.GEOFED_JWT_ISSUER, audience: parsed.GEOFED_JWT_AUDIENCE }),
+      /** Budgets and the APQ store in Upstash Redis, shared by every gateway. */
+      upstash,
+      logLevel: parsed.LOG_LEVEL,
+      auditLogLevel: parsed.GEOFED_AUDIT_LOG,
+    };
+  });
+
+export type GatewayEnv = z.output<typeof gatewayVariables> & {
+  /** `GEOFED_SUBGRAPH_URL_<SUBGRAPH>_<REGION>` values, by variable name. */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+};
+
+/** Reads the gateway's variables once; a bad value stops start-up with a message naming it. */
+export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
+  const set = setVariables(env);
+  return {
+    ...parseSettings(gatewayVariables, set, 'the environment', ConfigError),
+    subgraphUrls: Object.fromEntries(Object.entries(set).filter(([name]) => name.startsWith('GEOFED_SUBGRAPH_URL_'))),
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,58 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import type { Registry } from 'prom-client';
+import { cdnCachePlugin } from '../plugins/cdn-cache.js';
+import type { CostModel } from '../plugins/cost/calculator.js';
+import { costPlugin } from '../plugins/cost/index.js';
+import { globalFields, type FieldOwnership, type ScopeOf } from '../plugins/field-ownership.js';
+import { httpStatusPlugin } from '../plugins/http-status.js';
+import { jurisdictionPlugin } from '../plugins/jurisdiction.js';
+import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
+import type { BucketStore } from '../plugins/rate-limit/store.js';
+import { readYourWritesPlugin } from '../plugins/read-your-writes.js';
+import type { GeofedConfig } from './config.js';
+import type { GatewayContext } from './request-context.js';
+
+/** What the plugins read of the supergraph being served; rebuilt on every schema load. */
+export interface SupergraphAnalysis {
+  readonly ownership: FieldOwnership;
+  readonly costModel: CostModel;
+  /** `Type.field` of the fields tagged pii. */
+  readonly piiFields: ReadonlySet<string>;
+}
+
+export interface PluginChainOptions {
+  readonly config: GeofedConfig;
+  readonly analysis: () => SupergraphAnalysis;
+  readonly scopeOf: ScopeOf;
+  /** The persisted-query plugins: first, so that a safelist refusal is what the later plugins see. */
+  readonly persistedQueries: readonly ApolloServerPlugin<GatewayContext>[];
+  /** Undefined when rate limits are off. */
+  readonly bucketStore: BucketStore | undefined;
+  readonly registry: Registry;
+}
+
+/**
+ * Step 3 of a request, and the response side of step 7: the plugins in the
+ * order a request meets them. Before any subgraph is called: the persisted
+ * query is checked, an anonymous operation that reads regional data is
+ * refused, the operation is priced and refused over the maximum, and its cost
+ * is debited from the caller's budgets. Then Apollo plans and fetches through
+ * the regional data source (regional-data-source.ts). On the way out:
+ * consistency token, Cache-Control, region and RateLimit headers, the status.
+ */
+export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucketStore, registry }: PluginChainOptions): ApolloServerPlugin<GatewayContext>[] {
+  const model = () => analysis().costModel;
+  const maxOperationCost = config.cost.maxOperationCost;
+  return [
+    ...persistedQueries,
+    jurisdictionPlugin({ ownership: () => analysis().ownership, scopeOf }),
+    costPlugin({ model, maxOperationCost }),
+    ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost, gatewayRegion: config.gateway.region, store: bucketStore, registry })] : []),
+    readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
+    // Hints are gathered but Cache-Control is written by cdnCachePlugin alone.
+    ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+    cdnCachePlugin({ maxAge: config.cacheControl.maxAge, isGlobal: () => globalFields(analysis().ownership, scopeOf), piiFields: () => analysis().piiFields }),
+    httpStatusPlugin(),
+  ];
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { positiveInteger, regionName, settingsSection } from '../../runtime/settings.js';
+
+const bucketShape = { capacity: z.number().positive(), refill_per_second: z.number().nonnegative() };
+
+/** A token bucket's size: what it holds when full and how fast it refills. */
+export type BucketSize = z.output<typeof bucketSize>;
+const bucketSize = settingsSection(bucketShape);
+
+/**
+ * `rate_limits` of supergraph.yaml: token buckets per (tenant, region), in
+ * memory or in Upstash Redis (README, "Cost and rate limits").
+ */
+export const rateLimitSettings = settingsSection({
+  enabled: z.boolean().default(true),
+  /** `open`: admit operations while the store cannot be reached; `closed`: refuse them. */
+  on_store_error: z.enum(['open', 'closed']).default('open'),
+  /** A debit that takes longer counts as a store error. */
+  store_timeout_ms: positiveInteger.default(250),
+  /** Prefix of every bucket key in the shared store. */
+  key_prefix: z.string().min(1).default('geofed:rl'),
+  /** Billing plan of a tenant whose plan has no entry. */
+  default_plan: z.string().min(1).default('free'),
+  /** Bucket size by billing plan, with per-region overrides. */
+  plans: z.record(z.string(), settingsSection({ ...bucketShape, regions: z.record(regionName, bucketSize).default({}) })).default({}),
+  /** The budget anonymous callers share per client key and region. */
+  anonymous: settingsSection({
+    capacity: z.number().positive().default(2_000),
+    refill_per_second: z.number().nonnegative().default(100),
+    /** Who an anonymous caller is: its socket address, or the first X-Forwarded-For hop behind a trusted proxy. */
+    client_key: z.enum(['address', 'x-forwarded-for']).default('address'),
+  }).prefault({}),
+}).prefault({});
+
+export type RateLimitSettings = z.output<typeof rateLimitSettings>;

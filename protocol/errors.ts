@@ -1,0 +1,62 @@
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+
+/**
+ * Every error code geofed answers with, and its HTTP status: the codes of
+ * Apollo Server and the project's own. A response whose `data` is null or
+ * absent gets the status of its first error's code.
+ */
+export const statusOfCode = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  RESIDENCY_VIOLATION: 403,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  REGION_UNAVAILABLE: 503,
+  DIRECTORY_UNAVAILABLE: 503,
+  SUBGRAPH_UNAVAILABLE: 503,
+  PRIMARY_UNAVAILABLE: 503,
+  RATE_LIMIT_UNAVAILABLE: 503,
+  COST_ESTIMATED_TOO_EXPENSIVE: 400,
+  PERSISTED_QUERY_NOT_IN_LIST: 400,
+  // Apollo's protocol: the client answers a miss by sending the query, so it is not an HTTP error.
+  PERSISTED_QUERY_NOT_FOUND: 200,
+  PERSISTED_QUERY_NOT_SUPPORTED: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  BAD_REQUEST: 400,
+  BAD_USER_INPUT: 400,
+  INTERNAL_SERVER_ERROR: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof statusOfCode;
+
+/** The codes by name, so code never spells one as a raw string. */
+export const ErrorCode = Object.fromEntries(Object.keys(statusOfCode).map((code) => [code, code])) as { readonly [Code in ErrorCode]: Code };
+
+/** The status of a code a peer sent, or undefined for a code outside the registry. */
+export function statusOf(code: unknown): number | undefined {
+  return typeof code === 'string' && Object.hasOwn(statusOfCode, code) ? statusOfCode[code as ErrorCode] : undefined;
+}
+
+/**
+ * A `GraphQLError` that Apollo Server answers with the code's status: the
+ * status travels in `extensions.http` (a `HeaderMap`, as Apollo requires).
+ * For errors raised before or around execution.
+ */
+export function geofedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, headers: Readonly<Record<string, string>> = {}): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { ...extensions, code, http: { status: statusOfCode[code], headers: new HeaderMap(Object.entries(headers)) } },
+  });
+}
+
+/**
+ * The same error as a subgraph resolver raises it: code only. A subgraph
+ * answers 200 with its errors so the gateway can merge them; the gateway sets
+ * the status from the code.
+ */
+export function resolverError(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}

@@ -1,0 +1,35 @@
+/**
+ * Every header name of the wire contract, one name per role.
+ *
+ * Client-facing headers: a client sends and reads these at a gateway.
+ * `geofed-consistency` has no `x-geofed-` prefix on purpose: a gateway drops
+ * every `x-geofed-*` header a client sends, and a client must be able to send
+ * its read-your-writes token back. A catalog answers its writes with the same
+ * header (a response carrying the token of its writes, whoever reads it).
+ */
+export const clientHeaders = {
+  /** Request and response: the read-your-writes token (a primary WAL position). */
+  consistency: 'geofed-consistency',
+  /** Response: the region of the gateway that answered. */
+  gatewayRegion: 'x-geofed-gateway-region',
+  /** Response: the regions whose regional subgraphs served part of the response. */
+  dataRegion: 'x-geofed-data-region',
+} as const;
+
+/**
+ * The signed context of a gateway → subgraph request (see signed-context.ts).
+ * Only a gateway sets them; a gateway never forwards a client's copy.
+ */
+export const contextHeaders = {
+  tenant: 'x-geofed-tenant',
+  user: 'x-geofed-user',
+  roles: 'x-geofed-roles',
+  region: 'x-geofed-region',
+  /** The client's read-your-writes token, inside the signature. */
+  consistency: 'x-geofed-consistency',
+  timestamp: 'x-geofed-timestamp',
+  signature: 'x-geofed-signature',
+} as const;
+
+/** The prefix of every internal header: a gateway ignores a client's `x-geofed-*` headers. */
+export const internalHeaderPrefix = 'x-geofed-';

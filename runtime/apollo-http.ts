@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
+import { ErrorCode } from '../protocol/errors.js';
+import { writeGraphQLError, type RouteHandler } from './http-server.js';
+
+export interface ApolloRouteOptions<TContext extends BaseContext> {
+  readonly maxBodyBytes: number;
+  /** Builds the request's context; a `GraphQLError` it throws is answered with its `extensions.http` status. */
+  readonly context: (req: IncomingMessage) => Promise<TContext>;
+}
+
+/** Serves one ApolloServer on a route: GET and POST, JSON bodies, GraphQL-shaped errors for bad bodies. */
+export function apolloRoute<TContext extends BaseContext>(server: ApolloServer<TContext>, options: ApolloRouteOptions<TContext>): RouteHandler {
+  return async (req, res, url) => {
+    const body = await readRequestBody(req, options.maxBodyBytes);
+    if (!body.ok) {
+      writeGraphQLError(res, body.status, body.message, body.code);
+      return;
+    }
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed),
+      context: () => options.context(req),
+    });
+    await writeApolloResponse(res, response);
+  };
+}
+
+export function httpGraphQLRequest(req: IncomingMessage, url: URL, body: unknown): HTTPGraphQLRequest {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return { method: req.method ?? 'GET', headers, search: url.search, body };
+}
+
+export async function writeApolloResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  // Not Modified carries the validators and no body.
+  if (res.statusCode === 304) {
+    res.end();
+    return;
+  }
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+export type RequestBody =
+  | { ok: true; raw: Buffer; parsed: unknown }
+  | { ok: false; status: 400 | 413; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
+
+/** Reads a POST body up to `maxBytes`; JSON bodies are parsed, a malformed one is a 400, an oversized one a 413. */
+export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
+  if (req.method !== 'POST') return { ok: true, raw: Buffer.alloc(0), parsed: undefined };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      return { ok: false, status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: `request body is larger than ${maxBytes} bytes` };
+    }
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks);
+  const text = raw.toString('utf8');
+  const contentType = req.headers['content-type'] ?? '';
+  if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
+    // Apollo's CSRF prevention and body checks decide what a non-JSON POST gets.
+    return { ok: true, raw, parsed: text.length > 0 ? text : undefined };
+  }
+  try {
+    return { ok: true, raw, parsed: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, status: 400, code: ErrorCode.BAD_REQUEST, message: `request body is not valid JSON: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+
+const destinations = pino.multistream([{ level: 'trace', stream: pino.destination({ dest: 1, sync: false }) }]);
+
+/** One structured logger for every process. Logs carry no PII and no variables. */
+export const logger = pino({ level: 'info', base: { service: 'geofed' } }, destinations);
+
+/** The audit trail: a level of its own, so that quieting the logs never silences it. */
+export const auditLogger = pino({ level: 'info', base: { service: 'geofed', audit: true } }, destinations);
+
+export interface LogLevels {
+  /** pino level of the logs (`LOG_LEVEL`). @default 'info' */
+  readonly log?: string;
+  /** pino level of the audit trail (`GEOFED_AUDIT_LOG`). @default 'info' */
+  readonly audit?: string;
+}
+
+/** Applies the levels a deployable read from its environment; the loggers start at `info`. */
+export function setLogLevels({ log = 'info', audit = 'info' }: LogLevels): void {
+  logger.level = log;
+  auditLogger.level = audit;
+}
+
+/**
+ * Sends a copy of every log and audit line to `onLine` (one JSON document per
+ * line) until the returned function is called: the hook a log shipper, or a
+ * test that reads the logs, attaches to.
+ */
+export function copyLogLines(onLine: (line: string) => void): () => void {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) onLine(line);
+      done();
+    },
+  });
+  destinations.add({ level: 'trace', stream });
+  return () => {
+    // pino's typings omit the id that multistream gives each entry.
+    const entry = destinations.streams.find((s) => s.stream === stream) as { id?: number } | undefined;
+    if (entry?.id !== undefined) destinations.remove(entry.id);
+  };
+}

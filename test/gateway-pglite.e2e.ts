@@ -1,0 +1,3 @@
+import { defineGatewaySuite } from './fixtures/gateway-suite.js';
+
+defineGatewaySuite('pglite');

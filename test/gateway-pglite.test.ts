@@ -1,3 +1,0 @@
-import { defineGatewaySuite } from './gateway-suite.js';
-
-defineGatewaySuite('pglite');

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { SignJWT, base64url } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedOrders, seedTenants, seedUsers, firstUserOf } from '../subgraphs/shared/seed-data.js';
+import { devToken, postGraphQL, rowsOf, startTestStack, type TestStack } from './fixtures/stack.js';
+import { callSubgraph } from './fixtures/subgraph-client.js';
+import { defineRowLevelSecuritySuite } from './fixtures/row-level-security.js';
+
+// Residency and tenant isolation against a hostile caller (issue 3), on the real PostgreSQL.
+// The users subgraph runs with its tenant filter deliberately dropped: row-level security must hold alone.
+const secret = 'isolation-suite-current-secret-0123456789';
+const previousSecret = 'isolation-suite-previous-secret-0123456789';
+const env = { GEOFED_SUBGRAPH_SECRET: secret, GEOFED_SUBGRAPH_SECRET_PREVIOUS: previousSecret };
+const tenants = seedTenants.map((tenant) => ({ ...tenant, user: firstUserOf(tenant.id)!, order: seedOrders.find((o) => o.tenantId === tenant.id)! }));
+const pairs = tenants.flatMap((tenant) => tenants.filter((other) => other.id !== tenant.id).map((other) => [tenant, other] as const));
+const seededPii = seedUsers.flatMap((user) => [user.email, user.name]);
+
+let t: TestStack;
+let refused = 0;
+/** Every hostile attempt goes through here, so the suite can report how many it tried. */
+function expectRefused(outcome: boolean, label: string) {
+  expect(outcome, label).toBe(true);
+  refused += 1;
+}
+const noPii = (body: unknown) => !seededPii.some((value) => JSON.stringify(body).includes(value));
+const url = (subgraph: string, region: string) => t.stack.subgraph(subgraph, region).url;
+const signedFor = (tenant: (typeof tenants)[number], region = tenant.region) => ({ secret, caller: { tenantId: tenant.id, userId: tenant.user.id, roles: [], region } });
+
+beforeAll(async () => {
+  t = await startTestStack('postgres', { env, testHooks: { forgetTenantFilter: true, reportSession: true } });
+});
+afterAll(async () => {
+  await t?.stop();
+  console.log(`isolation suite: ${refused} hostile attempts, all refused`);
+});
+
+describe('cross-tenant matrix', () => {
+  it.each(pairs.map(([a, b]) => [a.id, b.id, a, b] as const))('%s cannot read %s\'s data', async (_a, _b, tenant, other) => {
+    const token = await devToken(tenant.id, tenant.user.id);
+    const byId = await postGraphQL(t.graphqlUrl, `{ user(id: "${other.user.id}") { email name } }`, { token });
+    expectRefused(byId.body.data?.user === null && noPii(byId.body), 'user(id:) of another tenant');
+
+    const userRef = await callSubgraph(url('users', tenant.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { email name } } }', signedFor(tenant));
+    expectRefused(JSON.stringify(userRef.body.data) === '{"_entities":[null]}' && noPii(userRef.body), 'signed User reference in own region');
+
+    const orderRef = await callSubgraph(url('orders', tenant.region), '{ _entities(representations: [{ __typename: "Order", id: "' + other.order.id + '" }]) { ... on Order { totalCents } } }', signedFor(tenant));
+    expectRefused(JSON.stringify(orderRef.body.data) === '{"_entities":[null]}', 'signed Order reference in own region');
+
+    const ordersOfOther = await callSubgraph(url('orders', tenant.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { orders(first: 50) { id } } } }', signedFor(tenant));
+    expectRefused(JSON.stringify(ordersOfOther.body.data) === '{"_entities":[{"orders":[]}]}', 'orders of another tenant\'s user');
+
+    const intoOtherRegion = await callSubgraph(url('users', other.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { email } } }', signedFor(tenant));
+    expectRefused(intoOtherRegion.status === 403 && intoOtherRegion.body.errors?.[0]?.extensions?.code === 'RESIDENCY_VIOLATION' && noPii(intoOtherRegion.body), 'fetch sent to another region');
+
+    const lyingRegion = await callSubgraph(url('users', other.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { email } } }', signedFor(tenant, other.region));
+    expectRefused(JSON.stringify(lyingRegion.body.data) === '{"_entities":[null]}', 'signed context claiming the other region');
+
+    const spoofed = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token, headers: { 'x-geofed-tenant': other.id, 'x-geofed-user': other.user.id, 'x-geofed-region': other.region } });
+    expectRefused(JSON.stringify(spoofed.body.data) === JSON.stringify({ me: { email: tenant.user.email } }), 'client-sent x-geofed headers');
+
+    const unsignedHeaders = await callSubgraph(url('users', other.region), '{ me { email } }', { headers: { 'x-geofed-tenant': other.id, 'x-geofed-user': other.user.id, 'x-geofed-region': other.region } });
+    expectRefused(unsignedHeaders.status === 401 && noPii(unsignedHeaders.body), 'unsigned direct call with forged headers');
+
+    const regionClaim = await new SignJWT({ tenant: tenant.id, region: other.region, jurisdiction: other.region })
+      .setProtectedHeader({ alg: 'HS256' }).setSubject(tenant.user.id).setExpirationTime('1h')
+      .sign(new TextEncoder().encode('geofed-dev-secret-do-not-use-in-production'));
+    const claimed = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token: regionClaim });
+    expectRefused(claimed.headers.get('x-geofed-data-region') === tenant.region && claimed.body.data?.me !== undefined, 'region claim in the token');
+  });
+});
+
+describe('tokens and signatures', () => {
+  const meQuery = '{ me { email } }';
+  it.each([
+    ['alg none', `${base64url.encode('{"alg":"none"}')}.${base64url.encode(JSON.stringify({ sub: 'usr_acme_1', tenant: 'acme', exp: 4102444800 }))}.`],
+    ['wrong key', 'wrong-key'],
+    ['expired', 'expired'],
+    ['tenant claim of the wrong type', 'number-tenant'],
+    ['roles claim of the wrong type', 'string-roles'],
+    ['not a JWT', 'not.a.jwt'],
+  ])('refuses a token with %s', async (_label, kind) => {
+    const key = new TextEncoder().encode(kind === 'wrong-key' ? 'some-other-secret' : 'geofed-dev-secret-do-not-use-in-production');
+    const claims = kind === 'number-tenant' ? { tenant: 42 } : kind === 'string-roles' ? { tenant: 'acme', roles: 'admin' } : { tenant: 'acme' };
+    const token = ['wrong-key', 'expired', 'number-tenant', 'string-roles'].includes(kind)
+      ? await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('usr_acme_1').setExpirationTime(kind === 'expired' ? Math.floor(Date.now() / 1000) - 60 : '1h').sign(key)
+      : kind;
+    const result = await postGraphQL(t.graphqlUrl, meQuery, { token });
+    expectRefused(result.status === 401 && result.body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' && noPii(result.body), 'bad token');
+  });
+
+  it('refuses direct subgraph calls that are unsigned, forged, replayed with another body, or stale', async () => {
+    const acme = tenants.find((x) => x.id === 'acme')!;
+    const target = url('users', 'eu');
+    const cases = [
+      await callSubgraph(target, '{ me { email } }'),
+      await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), secret: 'a-guessed-secret' }),
+      await callSubgraph(target, '{ user(id: "usr_acme_2") { email } }', { ...signedFor(acme), signedBody: JSON.stringify({ query: '{ __typename }' }) }),
+      await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), headers: { 'x-geofed-timestamp': String(Math.floor(Date.now() / 1000) - 120) } }),
+    ];
+    for (const result of cases) expectRefused(result.status === 401 && result.body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' && noPii(result.body), 'bad signature');
+    const rotated = await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), secret: previousSecret });
+    expect(rotated.body.data).toEqual({ me: { email: acme.user.email } });
+  });
+});
+
+defineRowLevelSecuritySuite('postgres', () => t, secret, () => {
+  refused += 1;
+});
+
+describe('writes and authorization', () => {
+  it('writes a profile change and an order only in the tenant\'s region', async () => {
+    for (const tenant of tenants) {
+      const token = await devToken(tenant.id, seedUsers.filter((u) => u.tenantId === tenant.id)[2]!.id);
+      const marker = `Marker ${randomUUID()}`;
+      const renamed = await postGraphQL(t.graphqlUrl, `mutation { updateProfile(name: "${marker}") { name } }`, { token });
+      expect(renamed.body.data).toEqual({ updateProfile: { name: marker } });
+      const placed = await postGraphQL(t.graphqlUrl, 'mutation { placeOrder(items: [{ productId: "prd_05", quantity: 1 }]) { id } }', { token });
+      const orderId = (placed.body.data?.placeOrder as { id: string }).id;
+      for (const region of ['us', 'eu', 'apac', 'latam']) {
+        const names = await rowsOf(t.stack, region, sql`select id from users where name = ${marker}`);
+        const orders = await rowsOf(t.stack, region, sql`select id from orders where id = ${orderId}`);
+        const items = await rowsOf(t.stack, region, sql`select order_id from order_items where order_id = ${orderId}`);
+        const expected = region === tenant.region ? 1 : 0;
+        expect([names.length, orders.length, items.length], `${tenant.id} in ${region}`).toEqual([expected, expected, expected]);
+      }
+    }
+  });
+
+  it('refuses a suspended tenant and upsertProduct without the admin role', async () => {
+    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values ('hooli', 'Hooli', 'us', 'free', 'suspended') on conflict do nothing`);
+    const suspended = await postGraphQL(t.graphqlUrl, '{ products(first: 1) { id } }', { token: await devToken('hooli', 'usr_hooli_1') });
+    expectRefused(suspended.status === 403 && suspended.body.errors?.[0]?.extensions?.code === 'FORBIDDEN', 'suspended tenant');
+    const mutation = 'mutation { upsertProduct(id: "prd_99", name: "Hoverboard", priceCents: 9900) { id name } }';
+    const denied = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2') });
+    expectRefused(denied.status === 403 && denied.body.errors?.[0]?.extensions?.code === 'FORBIDDEN' && denied.body.data === null, 'upsertProduct without admin');
+    const allowed = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2', { roles: ['admin'] }) });
+    expect(allowed.body.data).toEqual({ upsertProduct: { id: 'prd_99', name: 'Hoverboard' } });
+  });
+});
