@@ -16,7 +16,7 @@ import { callerHeaders } from '../protocol/signed-context.js';
 export async function startBareGateway(config: GeofedConfig, region: string, caller: { tenantId: string; userId: string }): Promise<RunningHttpServer & { close(): Promise<void> }> {
   const urls = new Map(config.subgraphs.map((s) => [s.name, s.urls[s.scope === 'regional' ? region : config.gateway.region]!]));
   const gateway = new ApolloGateway({
-    supergraphSdl: readFileSync(config.supergraphPath, 'utf8'),
+    supergraphSdl: readFileSync(config.supergraphPath!, 'utf8'),
     buildService: ({ name }) => {
       const source = new RemoteGraphQLDataSource({
         url: urls.get(name)!,

@@ -50,8 +50,8 @@ const fileSchema = z.strictObject({
   federation_version: z.union([z.string().regex(/^=?2(\.\d+){0,2}$/, 'a Federation 2 version such as "=2.9.0"'), z.literal(2)]).optional(),
   subgraphs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a subgraph name of letters, digits, "_" and "-"'), subgraphEntry),
   regions: z.array(regionName).min(1).default([defaultRegion]),
-  /** The composed supergraph the gateway serves and `geofed compose` writes. */
-  supergraph: z.string().min(1).default('supergraph.graphql'),
+  /** The composed supergraph the gateway serves and `geofed compose` writes; without one, the gateway composes at start. */
+  supergraph: z.string().min(1).optional(),
   gateway: gatewaySection,
   circuit_breaker: settingsSection({
     /** Consecutive failed fetches to one subgraph in one region that open its breaker. */
@@ -108,8 +108,8 @@ export function configSchema(path: string, env: GatewayEnv) {
       /** Absolute path of the file the config came from. */
       file: path,
       regions: file.regions,
-      /** Absolute path of the composed supergraph SDL. */
-      supergraphPath: resolve(base, file.supergraph),
+      /** Absolute path of the composed supergraph SDL; undefined: composed from the subgraphs at start. */
+      supergraphPath: file.supergraph === undefined ? undefined : resolve(base, file.supergraph),
       gateway: { ...gateway, region, port: env.port ?? file.gateway.port, introspection: file.gateway.introspection ?? !env.production },
       /** The subgraph that answers tenantDirectoryEntry(id:); undefined: every verified tenant lives in the one region. */
       tenantsDirectory: directory,

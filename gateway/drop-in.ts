@@ -33,8 +33,8 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
 /** Reload in drop-in mode: read the composed file again (there are no subgraph SDL files to compose). */
 export async function readComposedSupergraph(config: GeofedConfig): Promise<CompositionResult> {
   try {
-    const sdl = readFileSync(config.supergraphPath, 'utf8');
-    routingUrls(config.supergraphPath);
+    const sdl = readFileSync(config.supergraphPath!, 'utf8');
+    routingUrls(config.supergraphPath!);
     return { ok: true, supergraphSdl: sdl };
   } catch (error) {
     return { ok: false, errors: [(error as Error).message] };

@@ -78,14 +78,11 @@ export async function startGateway({
   observeSubgraphResponse,
 }: GatewayOptions): Promise<RunningGateway> {
   const region = config.gateway.region;
-  const supergraphSdl = readSupergraph(config.supergraphPath);
   const scopeOf = scopeLookup(config);
   const analyse = (sdl: string): SupergraphAnalysis => {
     const ownership = fieldOwnershipOf(sdl);
     return { ownership, costModel: buildCostModel(sdl, { ...config.cost, siteOf: costSites(ownership, scopeOf) }), piiFields: taggedFields(sdl, 'pii') };
   };
-  // Rebuilt from the core supergraph (with its join and cost directives) on every schema load.
-  let analysis = analyse(supergraphSdl);
   const metrics = new GatewayMetrics();
   const secret = env.subgraphSecrets.current;
   const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs });
@@ -97,6 +94,9 @@ export async function startGateway({
     if (sdl === undefined) throw new Error(`HTTP ${answer.status}: no _service.sdl in the answer`);
     return sdl;
   };
+  const supergraphSdl = config.supergraphPath !== undefined ? readSupergraph(config.supergraphPath) : await composeAtStart(config, introspect);
+  // Rebuilt from the core supergraph (with its join and cost directives) on every schema load.
+  let analysis = analyse(supergraphSdl);
   // A reload may change URLs or add subgraphs: Apollo builds the data sources again from this map.
   const source = new SupergraphSource(
     supergraphSdl,
@@ -167,6 +167,12 @@ export async function startGateway({
       await bucketStore?.close();
     },
   };
+}
+
+async function composeAtStart(config: GeofedConfig, introspect: (url: string) => Promise<string>): Promise<string> {
+  const result = await composeSupergraph(config, { introspect });
+  if (!result.ok) throw new ConfigError(`${config.file}: the subgraphs do not compose:\n${result.errors.map((e) => `  - ${e}`).join('\n')}`);
+  return result.supergraphSdl;
 }
 
 function readSupergraph(path: string): string {

@@ -79,7 +79,8 @@ export class SupergraphSource implements SupergraphManager {
   /** Reloads when the config file or a subgraph SDL file changes (debounced: editors write in several steps). */
   watch(): void {
     const config = this.loadConfig();
-    for (const file of new Set([config.file, config.supergraphPath, ...config.subgraphs.flatMap((s) => (s.schema.file !== undefined ? [s.schema.file] : []))].filter((f) => f !== ''))) {
+    const files = [config.file, config.supergraphPath, ...config.subgraphs.map((s) => s.schema.file)].filter((f): f is string => f !== undefined && f !== '');
+    for (const file of new Set(files)) {
       this.watchers.push(
         watch(file, () => {
           clearTimeout(this.timer);

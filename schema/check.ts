@@ -104,6 +104,7 @@ function skipped(name: StepName, why: string): CheckStep {
 
 function staleness(config: GeofedConfig, supergraphSdl: string, given: string | null | undefined): CheckStep {
   if (given === null) return skipped('staleness', 'not checked');
+  if (config.supergraphPath === undefined) return skipped('staleness', 'no supergraph file configured: the gateway composes at start');
   const path = relative(process.cwd(), config.supergraphPath) || config.supergraphPath;
   const committed = given ?? (existsSync(config.supergraphPath) ? readFileSync(config.supergraphPath, 'utf8') : undefined);
   if (committed === supergraphSdl) return step('staleness', { notes: [`${path} is up to date`] });
@@ -118,7 +119,8 @@ async function breakingChanges(config: GeofedConfig, apiSchema: GraphQLSchema, o
       options.baseSdl === null ? { note: 'no base given' }
       : options.baseSdl !== undefined ? { sdl: options.baseSdl, source: 'the given base SDL' }
       : options.base !== undefined ? readBaseFile(options.base)
-      : gitBaseSupergraph(config.supergraphPath);
+      : config.supergraphPath !== undefined ? gitBaseSupergraph(config.supergraphPath)
+      : { note: 'no supergraph file configured to find a base of' };
   } catch (error) {
     return { ...none, step: step('breaking-changes', { errors: [`cannot read the base supergraph: ${(error as Error).message}`] }) };
   }

@@ -8,7 +8,7 @@ import { StartupError } from '../runtime/process.js';
 
 const usage = `usage: geofed compose [--config FILE] [--output FILE]
   --config FILE   supergraph.yaml, Rover's format or geofed's (default: GEOFED_CONFIG, else supergraph.yaml)
-  --output FILE   where to write the supergraph (default: the config's \`supergraph\` path; - for stdout)`;
+  --output FILE   where to write the supergraph (default: the config's \`supergraph\` path, else stdout; - for stdout)`;
 
 /** `geofed compose` (`npm run compose`): composes the config's subgraphs, as `rover supergraph compose` does. */
 export const composeCommand: Command = {
@@ -18,12 +18,12 @@ export const composeCommand: Command = {
     const config = loadConfig(values.config ?? gatewayEnv().configPath);
     const result = await composeSupergraph(config);
     if (!result.ok) throw new StartupError(`composition failed:\n${result.errors.map((e) => `  - ${e}`).join('\n')}`);
-    if (values.output === '-') {
+    const output = values.output ?? config.supergraphPath ?? '-';
+    if (output === '-') {
       process.stdout.write(result.supergraphSdl);
       return;
     }
-    const output = values.output === undefined ? config.supergraphPath : resolve(values.output);
-    writeFileSync(output, result.supergraphSdl);
-    console.log(`wrote ${relative(process.cwd(), output)} (${config.subgraphs.map((s) => s.name).join(', ')})`);
+    writeFileSync(resolve(output), result.supergraphSdl);
+    console.log(`wrote ${relative(process.cwd(), resolve(output))} (${config.subgraphs.map((s) => s.name).join(', ')})`);
   },
 };

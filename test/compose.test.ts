@@ -10,7 +10,7 @@ describe('composition', () => {
     const result = await composeSupergraph(config);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.supergraphSdl).toBe(readFileSync(config.supergraphPath, 'utf8'));
+    expect(result.supergraphSdl).toBe(readFileSync(config.supergraphPath!, 'utf8'));
     expect(result.supergraphSdl).toMatch(/email: String! @join__field\(graph: USERS\) @tag\(name: "pii"\)/);
     expect(result.supergraphSdl).toMatch(/tenantDirectoryEntry\(id: ID!\): Tenant @inaccessible/);
   });

@@ -10,7 +10,7 @@ import { gitBaseSupergraph } from '../schema/check-diff.js';
 import { checkSchema, formatReport, type CheckOptions, type CheckReport, type StepName } from '../schema/check.js';
 
 const config = loadConfig('supergraph.yaml', {});
-const committed = readFileSync(config.supergraphPath, 'utf8');
+const committed = readFileSync(config.supergraphPath!, 'utf8');
 const temp = mkdtempSync(join(tmpdir(), 'geofed-schema-check-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -126,7 +126,7 @@ describe('schema check', () => {
   });
 
   it('defaults the base to the committed supergraph at the merge base with main or HEAD~1, else skips the diff', async () => {
-    const fromGit = gitBaseSupergraph(config.supergraphPath);
+    const fromGit = gitBaseSupergraph(config.supergraphPath!);
     if (fromGit.sdl !== undefined) expect(fromGit.source).toMatch(/^supergraph\.graphql at [0-9a-f]{12} \((merge base with (origin\/)?main|HEAD~1)\)$/);
     else expect(fromGit.note).toMatch(/skipped/);
     const outside = join(temp, 'supergraph.graphql');
