@@ -35,7 +35,10 @@ export interface RegionalDataSourceOptions {
  * and mutations alike. Each region has its own RemoteGraphQLDataSource (so
  * Apollo's protocol handling stays as it is) and its own circuit breaker.
  * There is no fallback: a region that cannot be reached is an error, because
- * its data must not be served from anywhere else.
+ * its data must not be served from anywhere else. Next: the caller's context
+ * headers are signed over the exact body (signing-fetcher.ts, with
+ * protocol/signed-context.ts) and the subgraph verifies them
+ * (subgraphs/shared/subgraph-server.ts).
  */
 export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly perRegion: ReadonlyMap<string, { source: RemoteGraphQLDataSource<GatewayContext>; breaker: CircuitBreaker }>;
