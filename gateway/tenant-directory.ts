@@ -33,20 +33,63 @@ const directoryQuery = /* GraphQL */ `
   query TenantDirectoryEntry($id: ID!) { tenantDirectoryEntry(id: $id) { id region plan status } }
 `;
 
+/** Reads one tenant's entry from wherever the directory lives: null for no such tenant; throws when it cannot be reached. */
+export type DirectoryLookup = (tenantId: string) => Promise<TenantEntry | null>;
+
+export interface DirectoryCacheOptions {
+  /** How long an answer (found or not) is reused (`gateway.tenant_cache_ttl_ms`). */
+  readonly ttlMs: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
 interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: number }
 
 /**
- * The tenants directory as the gateway sees it: read from the directory's
- * subgraph (the catalog) in its region and cached for `ttlMs`, so a request costs no lookup while the entry is
- * fresh. Concurrent misses for one tenant share one lookup. When the catalog
- * cannot be reached, a stale entry keeps serving (a tenant's region does not
- * change under load); with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
+ * The tenants directory as the gateway sees it: `fetchEntry`'s answers cached
+ * for `ttlMs`, so a request costs no lookup while the entry is fresh.
+ * Concurrent misses for one tenant share one lookup. When the lookup fails, a
+ * stale entry keeps serving (a tenant's region does not change under load);
+ * with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
  */
-export function subgraphTenantDirectory({ url, secret, ttlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
+export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, now = Date.now }: DirectoryCacheOptions): TenantDirectory {
   const cache = new Map<string, CachedEntry>();
   const pending = new Map<string, Promise<TenantEntry | null>>();
 
-  async function fetchEntry(tenantId: string): Promise<TenantEntry | null> {
+  async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
+    try {
+      const entry = await fetchEntry(tenantId);
+      cache.set(tenantId, { entry, expiresAt: now() + ttlMs });
+      return entry;
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'tenants directory lookup failed');
+      if (stale) return stale.entry;
+      throw geofedError(ErrorCode.DIRECTORY_UNAVAILABLE, 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
+    }
+  }
+
+  return {
+    lookup(tenantId) {
+      const cached = cache.get(tenantId);
+      if (cached && cached.expiresAt > now()) return Promise.resolve(cached.entry);
+      let lookup = pending.get(tenantId);
+      if (!lookup) {
+        // Deleted in a microtask after the set below, even when fetchEntry throws synchronously:
+        // a settled lookup left in `pending` would answer for the tenant forever.
+        lookup = refresh(tenantId, cached).finally(() => pending.delete(tenantId));
+        pending.set(tenantId, lookup);
+      }
+      return lookup;
+    },
+  };
+}
+
+/**
+ * The directory's subgraph (the catalog) in the gateway's region, read with
+ * signed lookups and cached as `cachedTenantDirectory` describes.
+ */
+export function subgraphTenantDirectory({ url, secret, ttlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
+  return cachedTenantDirectory(async (tenantId) => {
     const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
       url,
       { query: directoryQuery, variables: { id: tenantId } },
@@ -55,34 +98,7 @@ export function subgraphTenantDirectory({ url, secret, ttlMs, timeoutMs, dispatc
     if (answer.status !== 200 || !answer.body.data) throw new Error(`the directory answered ${answer.status}`);
     const raw = answer.body.data.tenantDirectoryEntry;
     return raw ? { id: raw.id, region: raw.region.toLowerCase(), billingPlan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
-  }
-
-  async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
-    try {
-      const entry = await fetchEntry(tenantId);
-      cache.set(tenantId, { entry, expiresAt: Date.now() + ttlMs });
-      return entry;
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'tenants directory lookup failed');
-      if (stale) return stale.entry;
-      throw geofedError(ErrorCode.DIRECTORY_UNAVAILABLE, 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
-    } finally {
-      pending.delete(tenantId);
-    }
-  }
-
-  return {
-    lookup(tenantId) {
-      const cached = cache.get(tenantId);
-      if (cached && cached.expiresAt > Date.now()) return Promise.resolve(cached.entry);
-      let lookup = pending.get(tenantId);
-      if (!lookup) {
-        lookup = refresh(tenantId, cached);
-        pending.set(tenantId, lookup);
-      }
-      return lookup;
-    },
-  };
+  }, { ttlMs });
 }
 
 interface RawEntry { id: string; region: string; plan: string; status: string }

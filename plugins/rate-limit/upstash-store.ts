@@ -11,6 +11,11 @@ export interface UpstashStoreOptions {
   readonly token: string;
   /** Every request to Upstash is aborted after this, so a dead store leaves nothing pending. */
   readonly timeoutMs: number;
+  /**
+   * The clock the script reads, in ms: for tests only. Without it the script
+   * reads Redis's own TIME, the one clock every gateway shares.
+   */
+  readonly now?: () => number;
 }
 
 /**
@@ -18,7 +23,7 @@ export interface UpstashStoreOptions {
  * EVALSHA of token-bucket.lua over all of the operation's buckets (one round
  * trip); the script is loaded once when Redis answers NOSCRIPT.
  */
-export function upstashBucketStore({ url, token, timeoutMs }: UpstashStoreOptions): BucketStore {
+export function upstashBucketStore({ url, token, timeoutMs, now }: UpstashStoreOptions): BucketStore {
   // No retries: a slow or dead store must fall under the gateway's own timeout and policy.
   const redis = new Redis({ url, token, retry: { retries: 0 }, automaticDeserialization: false, enableTelemetry: false, signal: () => AbortSignal.timeout(timeoutMs) });
   const run = async (keys: string[], args: string[]): Promise<string[]> => {
@@ -32,7 +37,8 @@ export function upstashBucketStore({ url, token, timeoutMs }: UpstashStoreOption
   };
   return {
     async debit(debits: readonly BucketDebit[]): Promise<DebitResult> {
-      const args = debits.flatMap((debit) => [String(debit.capacity), String(debit.refillPerSecond), String(debit.cost)]);
+      const clock = now ? String(now()) : '';
+      const args = [clock, ...debits.flatMap((debit) => [String(debit.capacity), String(debit.refillPerSecond), String(debit.cost)])];
       const reply = await run(debits.map((debit) => debit.key), args);
       return settle(debits, debits.map((_, i) => Number(reply[i])), reply[debits.length] === '1');
     },

@@ -1,0 +1,75 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { GraphQLError } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { geofedError } from '../protocol/errors.js';
+import { httpStatusPlugin } from '../plugins/http-status.js';
+
+const typeDefs = /* GraphQL */ `
+  type Query { ok: String! region: String! teapot: String! plain: String! refused: String! }
+`;
+// What a subgraph answers and Apollo Gateway merges: an error with a code and no status of its own.
+const coded = (code: string) => () => {
+  throw new GraphQLError(`failed with ${code}`, { extensions: { code } });
+};
+
+/** Refuses `refused` before execution the way geofed's plugins do, with the status in extensions.http. */
+const refusing: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operationName }) {
+        if (operationName === 'Refused') throw geofedError('RATE_LIMITED', 'slow down');
+      },
+    };
+  },
+};
+
+let server: ApolloServer;
+beforeAll(async () => {
+  server = new ApolloServer({
+    typeDefs,
+    resolvers: {
+      Query: {
+        ok: () => 'fine',
+        region: coded('REGION_UNAVAILABLE'),
+        teapot: coded('TEAPOT'),
+        plain: () => {
+          throw new Error('boom');
+        },
+        refused: () => 'never',
+      },
+    },
+    plugins: [ApolloServerPluginCacheControlDisabled(), refusing, httpStatusPlugin()],
+  });
+  await server.start();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+async function run(query: string) {
+  const response = await server.executeOperation({ query });
+  const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
+  return { status: response.http.status, data: single?.data, codes: single?.errors?.map((error) => error.extensions?.code) };
+}
+
+describe('httpStatusPlugin', () => {
+  it('leaves a response without errors at Apollo\'s default', async () => {
+    expect(await run('{ ok }')).toEqual({ status: undefined, data: { ok: 'fine' }, codes: undefined });
+  });
+
+  it('gives a response without data the status of its first error\'s code', async () => {
+    expect(await run('{ region }')).toEqual({ status: 503, data: null, codes: ['REGION_UNAVAILABLE'] });
+    // Apollo codes an error without one INTERNAL_SERVER_ERROR.
+    expect(await run('{ plain }')).toEqual({ status: 500, data: null, codes: ['INTERNAL_SERVER_ERROR'] });
+  });
+
+  it('leaves the status alone for a code outside the registry', async () => {
+    expect(await run('{ teapot }')).toEqual({ status: undefined, data: null, codes: ['TEAPOT'] });
+  });
+
+  it('keeps the status an error raised before execution already carries', async () => {
+    expect(await run('query Refused { refused }')).toEqual({ status: 429, data: undefined, codes: ['RATE_LIMITED'] });
+    expect(await run('{ nope }')).toEqual({ status: 400, data: undefined, codes: ['GRAPHQL_VALIDATION_FAILED'] });
+  });
+});

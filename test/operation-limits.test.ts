@@ -1,0 +1,64 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { operationLimits, operationLimitSettings } from '../plugins/operation-limits.js';
+
+const typeDefs = 'type Category { name: String! parent: Category } type Query { category: Category }';
+const category = vi.fn(() => ({ name: 'root', parent: { name: 'up', parent: { name: 'top', parent: null } } }));
+
+let server: ApolloServer;
+beforeAll(async () => {
+  const limits = operationLimits(operationLimitSettings.parse({ max_depth: 3, max_aliases: 2, max_tokens: 40, max_directives: 2 }));
+  server = new ApolloServer({ typeDefs, resolvers: { Query: { category } }, plugins: [ApolloServerPluginCacheControlDisabled()], ...limits });
+  await server.start();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+async function run(query: string) {
+  category.mockClear();
+  const response = await server.executeOperation({ query });
+  const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
+  return {
+    status: response.http.status,
+    errors: single?.errors?.map((error) => ({ message: error.message, code: error.extensions?.code })),
+    resolved: category.mock.calls.length,
+  };
+}
+
+const served = { status: undefined, errors: undefined, resolved: 1 };
+const invalid = (...messages: string[]) => ({ status: 400, errors: messages.map((message) => ({ message, code: 'GRAPHQL_VALIDATION_FAILED' })), resolved: 0 });
+
+describe('operation limits', () => {
+  it('serves an operation at every limit', async () => {
+    expect(await run('{ a: category { parent { name } } b: category @include(if: true) @skip(if: false) { name } }')).toEqual({ ...served, resolved: 2 });
+  });
+
+  it('refuses an operation deeper than max_depth, through fragments too', async () => {
+    expect(await run('{ category { parent { parent { name } } } }')).toEqual(invalid('Syntax Error: Query depth limit of 3 exceeded, found 4.'));
+    expect(await run('{ category { ...Up } } fragment Up on Category { parent { parent { name } } }')).toEqual(invalid('Syntax Error: Query depth limit of 3 exceeded, found 4.'));
+  });
+
+  it('refuses more aliases than max_aliases', async () => {
+    expect(await run('{ a: category { name } b: category { name } c: category { name } }')).toEqual(invalid('Syntax Error: Aliases limit of 2 exceeded, found 3.'));
+  });
+
+  it('refuses more directives than max_directives', async () => {
+    expect(await run('{ category @include(if: true) @skip(if: false) { name @include(if: true) } }')).toEqual(invalid('Syntax Error: Directives limit of 2 exceeded, found 3.'));
+  });
+
+  it('stops parsing past max_tokens', async () => {
+    const long = `{ ${Array.from({ length: 20 }, () => 'category { name }').join(' ')} }`;
+    // graphql-js's own wording, typo included.
+    expect(await run(long)).toEqual({
+      status: 400,
+      errors: [{ message: 'Syntax Error: Document contains more that 40 tokens. Parsing aborted.', code: 'GRAPHQL_PARSE_FAILED' }],
+      resolved: 0,
+    });
+  });
+
+  it('applies graphql-armor\'s defaults when the file sets none', () => {
+    expect(operationLimitSettings.parse(undefined)).toEqual({ maxDepth: 6, maxAliases: 15, maxTokens: 1_000, maxDirectives: 50 });
+  });
+});
