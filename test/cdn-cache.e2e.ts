@@ -5,7 +5,15 @@ import { devToken, startTestStack, type TestStack } from './fixtures/stack.js';
 // Cache-Control decided from what the operation touches, talking to the gateway directly.
 let t: TestStack;
 beforeAll(async () => {
-  t = await startTestStack('postgres', { configure: (config) => ({ ...config, cors: { allowedOrigins: ['https://shop.example'] } }) });
+  t = await startTestStack('postgres', {
+    configure: (config) => ({
+      ...config,
+      cors: { allowedOrigins: ['https://shop.example'] },
+      // Product's hints field by field, leaving out currency: the one global, anonymous field without a hint
+      // (supergraph.yaml's type-level hint covers every Product field, and Tenant needs a caller).
+      cacheControl: { maxAge: { 'Query.products': 60, 'Query.product': 60, 'Product.id': 300, 'Product.name': 300, 'Product.priceCents': 300 } },
+    }),
+  });
 });
 afterAll(async () => {
   await t?.stop();
@@ -41,8 +49,14 @@ describe('Cache-Control by what the operation touches', () => {
     const failed = await get('{ products(first: 1) { nope } }');
     expect(failed.status).toBe(400);
     expect(failed.headers.get('cache-control')).toBe('no-store');
-    const noHint = await get('{ tenant { id } }');
-    expect(noHint.headers.get('cache-control')).not.toMatch(/public/);
+  });
+
+  it('keeps a successful anonymous GET out of shared caches when one of its fields has no hint', async () => {
+    const noHint = await get('{ products(first: 1) { id currency } }');
+    expect(noHint.status).toBe(200);
+    expect(await noHint.json()).toEqual({ data: { products: [{ id: 'prd_01', currency: 'USD' }] }, extensions: { cost: { estimated: 1, actual: 1 } } });
+    expect(noHint.headers.get('cache-control')).toBe('no-store');
+    expect(noHint.headers.get('etag')).toBeNull();
   });
 
   it('answers an APQ miss with no-store, not Apollo\'s own header', async () => {

@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from './fixtures/metrics.js';
 import { devToken, postGraphQL, startTestStack, type TestStack } from './fixtures/stack.js';
+import { waitFor } from './fixtures/wait.js';
 
 // A tenant's home region goes down: REGION_UNAVAILABLE within the fetch deadline, never another region;
 // the circuit breaker then fails fast, and lets traffic back once the region returns.
@@ -28,7 +30,21 @@ async function timed(token: string) {
   return { ...result, ms: performance.now() - started };
 }
 const otherRegionCounts = () => t.stack.subgraphs.filter((s) => s.name !== 'catalog' && s.region !== 'eu').map((s) => `${s.name}@${s.region}=${s.requestCount()}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Fetches the breaker let through to users in eu (an open breaker refuses without fetching, so none is counted). */
+const usersEuFetches = async () =>
+  (await metricValue(t.stack.gateway.url, 'geofed_subgraph_fetch_duration_seconds_count{subgraph="users",region="eu",outcome="error"}')) +
+  (await metricValue(t.stack.gateway.url, 'geofed_subgraph_fetch_duration_seconds_count{subgraph="users",region="eu",outcome="ok"}'));
+/** Retries acme's query until the breaker lets one through to eu (its trial request after open_ms), and returns that one. */
+async function firstAdmitted() {
+  return waitFor(
+    async () => {
+      const before = await usersEuFetches();
+      const result = await timed(acme);
+      return { result, admitted: (await usersEuFetches()) > before };
+    },
+    { until: (probe) => probe.admitted, timeoutMs: openMs * 10, intervalMs: 50, what: 'the breaker to let a trial request through' },
+  ).then((probe) => probe.result);
+}
 
 /** A server that accepts connections and never answers: a region that hangs rather than refuses. */
 async function blackHole(port: number): Promise<{ close(): Promise<void> }> {
@@ -64,8 +80,7 @@ describe('a region goes down', () => {
 
     // The breaker's trial request meets a region that hangs: it ends at the fetch deadline.
     const hole = await blackHole(usersPort);
-    await sleep(openMs + 50);
-    const hung = await timed(acme);
+    const hung = await firstAdmitted();
     const afterHang = await timed(acme);
     await hole.close();
     expect(hung.status).toBe(503);
@@ -75,8 +90,7 @@ describe('a region goes down', () => {
     expect(afterHang.ms, 'the breaker reopened: no second wait').toBeLessThan(timeoutMs);
 
     await t.stack.startRegion('eu');
-    await sleep(openMs + 50);
-    const back = await timed(acme);
+    const back = await firstAdmitted();
     expect(back.status).toBe(200);
     expect(back.headers.get('x-geofed-data-region')).toBe('eu');
     expect((await timed(acme)).status).toBe(200);

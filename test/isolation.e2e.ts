@@ -3,7 +3,8 @@ import { sql } from 'drizzle-orm';
 import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOrders, seedTenants, seedUsers, firstUserOf } from '../subgraphs/shared/seed-data.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type TestStack } from './fixtures/stack.js';
+import { receivedFrom, signedAs, spoofedContextHeaders } from './fixtures/spoofing.js';
+import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 import { callSubgraph } from './fixtures/subgraph-client.js';
 import { defineRowLevelSecuritySuite } from './fixtures/row-level-security.js';
 
@@ -18,17 +19,26 @@ const seededPii = seedUsers.flatMap((user) => [user.email, user.name]);
 
 let t: TestStack;
 let refused = 0;
-/** Every hostile attempt goes through here, so the suite can report how many it tried. */
-function expectRefused(outcome: boolean, label: string) {
-  expect(outcome, label).toBe(true);
+/** Every hostile attempt goes through here, so the suite can report how many it tried; whole values, so a failure shows what came back. */
+function expectRefused(actual: unknown, expected: unknown, label: string) {
+  expect(actual, label).toEqual(expected);
   refused += 1;
 }
-const noPii = (body: unknown) => !seededPii.some((value) => JSON.stringify(body).includes(value));
+/** An answer in the terms the cases compare: status, data, error codes, and any seeded PII anywhere in the body. */
+const outcome = (result: GraphQLResult) => ({
+  status: result.status,
+  data: result.body.data,
+  codes: (result.body.errors ?? []).map((e) => e.extensions?.code),
+  pii: seededPii.filter((value) => JSON.stringify(result.body).includes(value)),
+});
+const served = (data: unknown) => ({ status: 200, data, codes: [], pii: [] });
+const refusedWith = (status: number, code: string, data?: null) => ({ status, data, codes: [code], pii: [] });
 const url = (subgraph: string, region: string) => t.stack.subgraph(subgraph, region).url;
 const signedFor = (tenant: (typeof tenants)[number], region = tenant.region) => ({ secret, caller: { tenantId: tenant.id, userId: tenant.user.id, roles: [], region } });
+const newestOrderOf = (userId: string) => seedOrders.filter((o) => o.userId === userId).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0]!.id;
 
 beforeAll(async () => {
-  t = await startTestStack('postgres', { env, testHooks: { forgetTenantFilter: true, reportSession: true } });
+  t = await startTestStack('postgres', { env, testHooks: { forgetTenantFilter: true, reportSession: true, recordCallers: true } });
 });
 afterAll(async () => {
   await t?.stop();
@@ -38,35 +48,47 @@ afterAll(async () => {
 describe('cross-tenant matrix', () => {
   it.each(pairs.map(([a, b]) => [a.id, b.id, a, b] as const))('%s cannot read %s\'s data', async (_a, _b, tenant, other) => {
     const token = await devToken(tenant.id, tenant.user.id);
+    const entity = (typename: string, id: string, selection: string) => `{ _entities(representations: [{ __typename: "${typename}", id: "${id}" }]) { ... on ${typename} { ${selection} } } }`;
     const byId = await postGraphQL(t.graphqlUrl, `{ user(id: "${other.user.id}") { email name } }`, { token });
-    expectRefused(byId.body.data?.user === null && noPii(byId.body), 'user(id:) of another tenant');
+    expectRefused(outcome(byId), served({ user: null }), 'user(id:) of another tenant');
 
-    const userRef = await callSubgraph(url('users', tenant.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { email name } } }', signedFor(tenant));
-    expectRefused(JSON.stringify(userRef.body.data) === '{"_entities":[null]}' && noPii(userRef.body), 'signed User reference in own region');
+    const userRef = await callSubgraph(url('users', tenant.region), entity('User', other.user.id, 'email name'), signedFor(tenant));
+    expectRefused(outcome(userRef), served({ _entities: [null] }), 'signed User reference in own region');
 
-    const orderRef = await callSubgraph(url('orders', tenant.region), '{ _entities(representations: [{ __typename: "Order", id: "' + other.order.id + '" }]) { ... on Order { totalCents } } }', signedFor(tenant));
-    expectRefused(JSON.stringify(orderRef.body.data) === '{"_entities":[null]}', 'signed Order reference in own region');
+    const orderRef = await callSubgraph(url('orders', tenant.region), entity('Order', other.order.id, 'totalCents'), signedFor(tenant));
+    expectRefused(outcome(orderRef), served({ _entities: [null] }), 'signed Order reference in own region');
 
-    const ordersOfOther = await callSubgraph(url('orders', tenant.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { orders(first: 50) { id } } } }', signedFor(tenant));
-    expectRefused(JSON.stringify(ordersOfOther.body.data) === '{"_entities":[{"orders":[]}]}', 'orders of another tenant\'s user');
+    const ordersOfOther = await callSubgraph(url('orders', tenant.region), entity('User', other.user.id, 'orders(first: 50) { id }'), signedFor(tenant));
+    expectRefused(outcome(ordersOfOther), served({ _entities: [{ orders: [] }] }), 'orders of another tenant\'s user');
 
-    const intoOtherRegion = await callSubgraph(url('users', other.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { email } } }', signedFor(tenant));
-    expectRefused(intoOtherRegion.status === 403 && intoOtherRegion.body.errors?.[0]?.extensions?.code === 'RESIDENCY_VIOLATION' && noPii(intoOtherRegion.body), 'fetch sent to another region');
+    const intoOtherRegion = await callSubgraph(url('users', other.region), entity('User', other.user.id, 'email'), signedFor(tenant));
+    expectRefused(outcome(intoOtherRegion), refusedWith(403, 'RESIDENCY_VIOLATION'), 'fetch sent to another region');
 
-    const lyingRegion = await callSubgraph(url('users', other.region), '{ _entities(representations: [{ __typename: "User", id: "' + other.user.id + '" }]) { ... on User { email } } }', signedFor(tenant, other.region));
-    expectRefused(JSON.stringify(lyingRegion.body.data) === '{"_entities":[null]}', 'signed context claiming the other region');
+    const lyingRegion = await callSubgraph(url('users', other.region), entity('User', other.user.id, 'email'), signedFor(tenant, other.region));
+    expectRefused(outcome(lyingRegion), served({ _entities: [null] }), 'signed context claiming the other region');
 
-    const spoofed = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token, headers: { 'x-geofed-tenant': other.id, 'x-geofed-user': other.user.id, 'x-geofed-region': other.region } });
-    expectRefused(JSON.stringify(spoofed.body.data) === JSON.stringify({ me: { email: tenant.user.email } }), 'client-sent x-geofed headers');
+    // Every context header, claiming the other tenant as admin: the subgraphs must see only what the token says.
+    const seen = ['users', 'orders'].flatMap((name) => [tenant.region, other.region].map((region) => [`${name}@${region}`, receivedFrom(t.stack.subgraph(name, region))] as const));
+    const spoofed = await postGraphQL(t.graphqlUrl, '{ me { email orders(first: 1) { id } } }', { token, headers: spoofedContextHeaders({ tenantId: other.id, userId: other.user.id, region: other.region }) });
+    const caller = signedAs({ tenantId: tenant.id, userId: tenant.user.id, roles: [], region: tenant.region });
+    expectRefused(
+      { dataRegion: spoofed.headers.get('x-geofed-data-region'), data: spoofed.body.data, received: Object.fromEntries(seen.map(([instance, received]) => [instance, received()])) },
+      {
+        dataRegion: tenant.region,
+        data: { me: { email: tenant.user.email, orders: [{ id: newestOrderOf(tenant.user.id) }] } },
+        received: { [`users@${tenant.region}`]: [caller], [`orders@${tenant.region}`]: [caller], [`users@${other.region}`]: [], [`orders@${other.region}`]: [] },
+      },
+      'client-sent x-geofed headers',
+    );
 
     const unsignedHeaders = await callSubgraph(url('users', other.region), '{ me { email } }', { headers: { 'x-geofed-tenant': other.id, 'x-geofed-user': other.user.id, 'x-geofed-region': other.region } });
-    expectRefused(unsignedHeaders.status === 401 && noPii(unsignedHeaders.body), 'unsigned direct call with forged headers');
+    expectRefused(outcome(unsignedHeaders), refusedWith(401, 'UNAUTHENTICATED'), 'unsigned direct call with forged headers');
 
     const regionClaim = await new SignJWT({ tenant: tenant.id, region: other.region, jurisdiction: other.region })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(tenant.user.id).setExpirationTime('1h')
       .sign(new TextEncoder().encode('geofed-dev-secret-do-not-use-in-production'));
     const claimed = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token: regionClaim });
-    expectRefused(claimed.headers.get('x-geofed-data-region') === tenant.region && claimed.body.data?.me !== undefined, 'region claim in the token');
+    expectRefused({ dataRegion: claimed.headers.get('x-geofed-data-region'), data: claimed.body.data }, { dataRegion: tenant.region, data: { me: { email: tenant.user.email } } }, 'region claim in the token');
   });
 });
 
@@ -86,7 +108,7 @@ describe('tokens and signatures', () => {
       ? await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('usr_acme_1').setExpirationTime(kind === 'expired' ? Math.floor(Date.now() / 1000) - 60 : '1h').sign(key)
       : kind;
     const result = await postGraphQL(t.graphqlUrl, meQuery, { token });
-    expectRefused(result.status === 401 && result.body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' && noPii(result.body), 'bad token');
+    expectRefused(outcome(result), refusedWith(401, 'UNAUTHENTICATED'), 'bad token');
   });
 
   it('refuses direct subgraph calls that are unsigned, forged, replayed with another body, or stale', async () => {
@@ -98,7 +120,7 @@ describe('tokens and signatures', () => {
       await callSubgraph(target, '{ user(id: "usr_acme_2") { email } }', { ...signedFor(acme), signedBody: JSON.stringify({ query: '{ __typename }' }) }),
       await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), headers: { 'x-geofed-timestamp': String(Math.floor(Date.now() / 1000) - 120) } }),
     ];
-    for (const result of cases) expectRefused(result.status === 401 && result.body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' && noPii(result.body), 'bad signature');
+    for (const result of cases) expectRefused(outcome(result), refusedWith(401, 'UNAUTHENTICATED'), 'bad signature');
     const rotated = await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), secret: previousSecret });
     expect(rotated.body.data).toEqual({ me: { email: acme.user.email } });
   });
@@ -128,12 +150,14 @@ describe('writes and authorization', () => {
   });
 
   it('refuses a suspended tenant and upsertProduct without the admin role', async () => {
-    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values ('hooli', 'Hooli', 'us', 'free', 'suspended') on conflict do nothing`);
-    const suspended = await postGraphQL(t.graphqlUrl, '{ products(first: 1) { id } }', { token: await devToken('hooli', 'usr_hooli_1') });
-    expectRefused(suspended.status === 403 && suspended.body.errors?.[0]?.extensions?.code === 'FORBIDDEN', 'suspended tenant');
+    // A tenant of its own, created suspended: no other test's tenant changes state.
+    const hooli = `hooli_${randomUUID().slice(0, 8)}`;
+    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values (${hooli}, 'Hooli', 'us', 'free', 'suspended')`);
+    const suspended = await postGraphQL(t.graphqlUrl, '{ products(first: 1) { id } }', { token: await devToken(hooli, `usr_${hooli}_1`) });
+    expectRefused(outcome(suspended), refusedWith(403, 'FORBIDDEN'), 'suspended tenant');
     const mutation = 'mutation { upsertProduct(id: "prd_99", name: "Hoverboard", priceCents: 9900) { id name } }';
     const denied = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2') });
-    expectRefused(denied.status === 403 && denied.body.errors?.[0]?.extensions?.code === 'FORBIDDEN' && denied.body.data === null, 'upsertProduct without admin');
+    expectRefused(outcome(denied), refusedWith(403, 'FORBIDDEN', null), 'upsertProduct without admin');
     const allowed = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2', { roles: ['admin'] }) });
     expect(allowed.body.data).toEqual({ upsertProduct: { id: 'prd_99', name: 'Hoverboard' } });
   });

@@ -35,15 +35,18 @@ afterAll(async () => {
   await t?.stop();
 });
 
+/** Each test's buckets under a prefix of their own (all under `prefix`, which afterAll clears). */
+const testPrefix = () => `${prefix}:${randomBytes(4).toString('hex')}`;
 const withBudgets = (config: GeofedConfig, overrides: Partial<GeofedConfig['rateLimits']>): GeofedConfig => ({
   ...config,
-  rateLimits: { ...config.rateLimits, keyPrefix: prefix, ...overrides },
+  rateLimits: { ...config.rateLimits, keyPrefix: testPrefix(), ...overrides },
 });
 
 describe('budgets in Upstash Redis', () => {
   it('admits exactly K of 200 concurrent operations across two gateway processes', async () => {
     // Closed and patient: under a loaded CI machine a debit past the timeout would otherwise be admitted unpriced (fail open).
-    const configPath = writeGatewayConfig(t.stack, { rate_limits: { key_prefix: prefix, on_store_error: 'closed', store_timeout_ms: 10_000, default_plan: 'free', plans: { free: { capacity: 1000, refill_per_second: 0 }, pro: { capacity: admitted, refill_per_second: 0 } } } });
+    const keyPrefix = testPrefix();
+    const configPath = writeGatewayConfig(t.stack, { rate_limits: { key_prefix: keyPrefix, on_store_error: 'closed', store_timeout_ms: 10_000, default_plan: 'free', plans: { free: { capacity: 1000, refill_per_second: 0 }, pro: { capacity: admitted, refill_per_second: 0 } } } });
     const upstash = { UPSTASH_REDIS_REST_URL: proxy.url, UPSTASH_REDIS_REST_TOKEN: proxy.token };
     const urls = await Promise.all([startGatewayProcess(configPath, upstash, children), startGatewayProcess(configPath, upstash, children)]);
     const token = await devToken('acme', 'usr_acme_1');
@@ -51,7 +54,7 @@ describe('budgets in Upstash Redis', () => {
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(admitted);
     expect(statuses.filter((s) => s === 429)).toHaveLength(200 - admitted);
-    const state = await redis.hgetall(`${prefix}:{acme}:us`);
+    const state = await redis.hgetall(`${keyPrefix}:{acme}:us`);
     expect(Number(state.tokens)).toBe(0);
   });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,18 @@ async function query<T extends object>(url: string, text: string): Promise<T[]> 
   }
 }
 
-const notes = async (url: string) => (await query<{ body: string }>(url, 'select body from notes order by id')).map((row) => row.body);
+/** A notes table of the calling test's own, created on the primary: no test reads rows another test wrote. */
+async function notesTable(cluster: ReplicaCluster) {
+  const table = `notes_${randomBytes(4).toString('hex')}`;
+  await query(cluster.primary.url(DATABASE), `create table ${table} (id serial primary key, body text not null)`);
+  type Server = ReplicaCluster['primary'];
+  const insertInto = (server: Server, body: string) => query(server.url(DATABASE), `insert into ${table} (body) values ('${body}')`);
+  return {
+    insertInto,
+    add: (body: string) => insertInto(cluster.primary, body),
+    on: async (server: Server) => (await query<{ body: string }>(server.url(DATABASE), `select body from ${table} order by id`)).map((row) => row.body),
+  };
+}
 
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -52,37 +64,47 @@ describe('replica cluster fixture', () => {
   });
 
   it('replays writes of the primary on every replica', async () => {
-    await query(cluster.primary.url(DATABASE), `create table notes (id serial primary key, body text not null)`);
-    await query(cluster.primary.url(DATABASE), `insert into notes (body) values ('first')`);
+    const notes = await notesTable(cluster);
+    await notes.add('first');
     await cluster.waitForReplay();
-    expect(await notes(cluster.replicas.us!.url(DATABASE))).toEqual(['first']);
-    expect(await notes(cluster.replicas.eu!.url(DATABASE))).toEqual(['first']);
-    await expect(query(cluster.replicas.us!.url(DATABASE), `insert into notes (body) values ('nope')`)).rejects.toThrow(/read-only/);
+    expect(await notes.on(cluster.replicas.us!)).toEqual(['first']);
+    expect(await notes.on(cluster.replicas.eu!)).toEqual(['first']);
+    await expect(notes.insertInto(cluster.replicas.us!, 'nope')).rejects.toThrow(/read-only/);
   });
 
   it('holds a paused replica back while the others keep replaying', async () => {
+    const notes = await notesTable(cluster);
+    await notes.add('first');
+    await cluster.waitForReplay();
     await cluster.pauseReplay('eu');
-    await query(cluster.primary.url(DATABASE), `insert into notes (body) values ('second')`);
+    try {
+      await notes.add('second');
+      await cluster.waitForReplay();
+      expect(await notes.on(cluster.replicas.us!)).toEqual(['first', 'second']);
+      expect(await notes.on(cluster.replicas.eu!)).toEqual(['first']);
+    } finally {
+      await cluster.resumeReplay('eu');
+    }
     await cluster.waitForReplay();
-    expect(await notes(cluster.replicas.us!.url(DATABASE))).toEqual(['first', 'second']);
-    expect(await notes(cluster.replicas.eu!.url(DATABASE))).toEqual(['first']);
-
-    await cluster.resumeReplay('eu');
-    await cluster.waitForReplay();
-    expect(await notes(cluster.replicas.eu!.url(DATABASE))).toEqual(['first', 'second']);
+    expect(await notes.on(cluster.replicas.eu!)).toEqual(['first', 'second']);
   });
 
   it('stops a replica and brings it back on the same port', async () => {
+    const notes = await notesTable(cluster);
+    await notes.add('first');
+    await cluster.waitForReplay();
     const port = cluster.replicas.us!.port;
     await cluster.stopServer('us');
-    expect(await acceptsConnections(port)).toBe(false);
-    await query(cluster.primary.url(DATABASE), `insert into notes (body) values ('while us was down')`);
-    await cluster.waitForReplay(); // skips the stopped replica
-
-    await cluster.startServer('us');
+    try {
+      expect(await acceptsConnections(port)).toBe(false);
+      await notes.add('while us was down');
+      await cluster.waitForReplay(); // skips the stopped replica
+    } finally {
+      await cluster.startServer('us');
+    }
     expect(cluster.replicas.us!.port).toBe(port);
     await cluster.waitForReplay();
-    expect(await notes(cluster.replicas.us!.url(DATABASE))).toEqual(['first', 'second', 'while us was down']);
+    expect(await notes.on(cluster.replicas.us!)).toEqual(['first', 'while us was down']);
   });
 
   it('rejects bad names with a clear error', async () => {
@@ -93,8 +115,16 @@ describe('replica cluster fixture', () => {
   });
 
   it('stops every server it started, and stop() can be called twice', async () => {
-    await cluster.stop();
-    await cluster.stop();
-    for (const port of ports) expect(await acceptsConnections(port)).toBe(false);
+    // A cluster of its own: stopping the shared one would break any test that runs after this one.
+    const own = await startReplicaCluster(['us']);
+    const ownPorts = [own.primary.port, own.replicas.us!.port];
+    try {
+      for (const port of ownPorts) expect(await acceptsConnections(port)).toBe(true);
+      await own.stop();
+      await own.stop();
+      for (const port of ownPorts) expect(await acceptsConnections(port)).toBe(false);
+    } finally {
+      await own.stop();
+    }
   });
 });

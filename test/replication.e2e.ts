@@ -6,6 +6,7 @@ import { startGateway, type RunningGateway } from '../gateway/gateway.js';
 import { sessionReport } from '../dev/session-report.js';
 import { startReplicaCluster, type ReplicaCluster } from '../dev/replica-cluster.js';
 import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
+import { waitFor } from './fixtures/wait.js';
 
 // The global catalog on real streaming replicas: each region reads its replica, writes go to the primary,
 // and a consistency token gives read-your-writes from any region's gateway.
@@ -13,7 +14,6 @@ let cluster: ReplicaCluster;
 let t: TestStack;
 let euGateway: RunningGateway;
 const ttlMs = 300;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   cluster = await startReplicaCluster(['us', 'eu']);
@@ -25,7 +25,7 @@ beforeAll(async () => {
     configure: (config) => ({ ...config, gateway: { ...config.gateway, tenantCacheTtlMs: ttlMs } }),
   });
   await cluster.waitForReplay();
-    const report = sessionReport();
+  const report = sessionReport();
   euGateway = await startGateway({ config: { ...t.stack.config, gateway: { ...t.stack.config.gateway, region: 'eu' } }, env: gatewayEnv({}), port: 0, plugins: [report.plugin], observeSubgraphResponse: report.observer });
 });
 afterAll(async () => {
@@ -92,15 +92,18 @@ describe('catalog on streaming replicas', () => {
   });
 
   it('applies a new or suspended tenant within the directory cache TTL', async () => {
-    const token = await devToken('initrode', 'usr_initrode_1');
-    const unknown = await postGraphQL(us(), '{ products(first: 1) { id } }', { token });
+    // A tenant of its own: the directory entry this test creates and suspends is no other test's.
+    const tenant = `initrode_${randomUUID().slice(0, 8)}`;
+    const token = await devToken(tenant, `usr_${tenant}_1`);
+    const read = () => postGraphQL(us(), '{ products(first: 1) { id } }', { token });
+    const unknown = await read();
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values ('initrode', 'Initrode', 'us', 'free')`);
-    await sleep(ttlMs + 100);
-    expect((await postGraphQL(us(), '{ products(first: 1) { id } }', { token })).status).toBe(200);
-    await rowsOf(t.stack, 'catalog', sql`update tenants set status = 'suspended' where id = 'initrode'`);
-    await sleep(ttlMs + 100);
-    const suspended = await postGraphQL(us(), '{ products(first: 1) { id } }', { token });
+    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${tenant}, 'Initrode', 'us', 'free')`);
+    // The deadline is many TTLs: a directory that cached past its TTL would never let the change through.
+    const admitted = await waitFor(read, { until: (r) => r.status !== 403, timeoutMs: ttlMs * 20, what: 'the new tenant to be admitted' });
+    expect(admitted.status).toBe(200);
+    await rowsOf(t.stack, 'catalog', sql`update tenants set status = 'suspended' where id = ${tenant}`);
+    const suspended = await waitFor(read, { until: (r) => r.status !== 200, timeoutMs: ttlMs * 20, what: 'the suspension to apply' });
     expect(suspended.status).toBe(403);
     expect(suspended.body.errors?.[0]?.message).toMatch(/suspended/);
   });
@@ -121,19 +124,23 @@ describe('catalog on streaming replicas', () => {
       await cluster.startServer('eu');
     }
     await cluster.waitForReplay();
-    await sleep(500);
-    const back = await postGraphQL(eu(), '{ products(first: 1) { id } }');
+    // The catalog notices the replica on its next health check; until then it keeps reading the primary.
+    const back = await waitFor(() => postGraphQL(eu(), '{ products(first: 1) { id } }'), { until: (r) => catalogSession(r)?.serverPort === cluster.replicas.eu!.port, what: 'reads to return to the eu replica' });
     expect(catalogSession(back)).toMatchObject({ serverPort: cluster.replicas.eu!.port, inRecovery: true });
   });
 
   it('keeps reading from replicas while the primary is down, and refuses writes with PRIMARY_UNAVAILABLE', async () => {
     await cluster.stopServer('primary');
-    const read = await postGraphQL(eu(), '{ products(first: 1) { id name } }');
-    expect(read.status).toBe(200);
-    expect(catalogSession(read)).toMatchObject({ serverPort: cluster.replicas.eu!.port, inRecovery: true });
-    const write = await postGraphQL(us(), 'mutation { upsertProduct(id: "prd_03", name: "Giant Magnet", priceCents: 3173) { id } }', { token: await devToken('globex', 'usr_globex_1', { roles: ['admin'] }) });
-    expect(write.status).toBe(503);
-    expect(write.body.errors?.[0]?.extensions?.code).toBe('PRIMARY_UNAVAILABLE');
-    expect(JSON.stringify(write.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
+    try {
+      const read = await postGraphQL(eu(), '{ products(first: 1) { id name } }');
+      expect(read.status).toBe(200);
+      expect(catalogSession(read)).toMatchObject({ serverPort: cluster.replicas.eu!.port, inRecovery: true });
+      const write = await postGraphQL(us(), 'mutation { upsertProduct(id: "prd_03", name: "Giant Magnet", priceCents: 3173) { id } }', { token: await devToken('globex', 'usr_globex_1', { roles: ['admin'] }) });
+      expect(write.status).toBe(503);
+      expect(write.body.errors?.[0]?.extensions?.code).toBe('PRIMARY_UNAVAILABLE');
+      expect(JSON.stringify(write.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
+    } finally {
+      await cluster.startServer('primary');
+    }
   });
 });

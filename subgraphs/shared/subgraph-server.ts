@@ -10,7 +10,7 @@ import { httpGraphQLRequest, readRequestBody, writeApolloResponse } from '../../
 import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/http-server.js';
 import { logger } from '../../runtime/logger.js';
 import { ErrorCode, statusOfCode } from '../../protocol/errors.js';
-import { verifySignedRequest, type SignedCaller } from '../../protocol/signed-context.js';
+import { verifySignedRequest, type SignedCaller, type VerifyResult } from '../../protocol/signed-context.js';
 import type { Registry } from 'prom-client';
 import { tenantSetting, type Database, type DatabaseHandle } from './db.js';
 import { rowsOf } from './rows.js';
@@ -58,6 +58,21 @@ export interface SubgraphTestHooks {
    * server port and recovery state in force inside the request's own transaction.
    */
   readonly reportSession?: boolean;
+  /**
+   * Keeps the signature check of the last requests (RunningSubgraph.receivedCallers):
+   * what a gateway really forwarded, which its answer to the client cannot show.
+   */
+  readonly recordCallers?: boolean;
+}
+
+/** Enough for one test's requests to one instance; older entries are dropped. */
+const recordedRequestLimit = 100;
+
+export interface ReceivedRequest {
+  /** The request's number on this instance, as counted by requestCount(). */
+  readonly sequence: number;
+  /** The caller the signature vouched for, or why the request was refused. */
+  readonly verified: VerifyResult;
 }
 
 export interface RunningSubgraph {
@@ -67,6 +82,8 @@ export interface RunningSubgraph {
   readonly url: string;
   /** GraphQL requests this instance has received: tests read it to see where fetches went. */
   requestCount(): number;
+  /** The last GraphQL requests' signature checks, oldest first; only with the `recordCallers` test hook. */
+  receivedCallers(): readonly ReceivedRequest[];
   stop(): Promise<void>;
 }
 
@@ -96,9 +113,11 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
   });
   await server.start();
   let requests = 0;
+  const received: ReceivedRequest[] = [];
 
   const graphql = async (req: IncomingMessage, res: Parameters<typeof writeJson>[0], url: URL) => {
     requests += 1;
+    const sequence = requests;
     const body = await readRequestBody(req, maxSubgraphBodyBytes);
     if (!body.ok) return writeGraphQLError(res, body.status, body.message, body.code);
     // Nothing runs, not even parsing, before the gateway's signature is verified.
@@ -106,6 +125,10 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
       { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: body.raw },
       { secrets: security.secrets, windowSeconds: security.windowSeconds },
     );
+    if (testHooks.recordCallers) {
+      received.push({ sequence, verified });
+      if (received.length > recordedRequestLimit) received.shift();
+    }
     if (!verified.ok) {
       log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
       return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, `Refused: ${verified.reason}.`, ErrorCode.UNAUTHENTICATED);
@@ -135,6 +158,10 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     region: definition.region,
     url: `${http.url}/graphql`,
     requestCount: () => requests,
+    receivedCallers() {
+      if (!testHooks.recordCallers) throw new Error(`${definition.name} in ${definition.region} records no callers: start it with the recordCallers test hook`);
+      return [...received];
+    },
     async stop() {
       definition.onStop?.();
       await http.stop();
