@@ -96,6 +96,13 @@ export interface SubgraphListenOptions {
   readonly production?: boolean;
 }
 
+/**
+ * Step 6 of a request (README, "How a request is served"): a subgraph
+ * instance's HTTP server. The gateway's signature is verified before the body
+ * is parsed, a regional instance refuses a tenant of another region, and the
+ * request runs in the definition's request scope; its resolvers
+ * (subgraphs/<name>/resolvers.ts) are the last step.
+ */
 export async function startSubgraph<TContext extends BaseContext & { db: Database }>(
   definition: SubgraphDefinition<TContext>,
   { host = '127.0.0.1', port = 0, security, testHooks = {}, production = false }: SubgraphListenOptions,
