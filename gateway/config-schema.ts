@@ -30,10 +30,35 @@ const subgraphEntry = z.strictObject({
   urls: z.record(regionName, httpUrl).default({}),
 });
 
+const gatewayEntry = settingsSection({
+  /** Where the other regions' gateways reach this region's gateway (the forwarding hop). */
+  url: httpUrl,
+  /** The endpoint clients of this region's tenants may call directly (the `x-geofed-home-endpoint` header). */
+  public_url: httpUrl.optional(),
+});
+
+const routingSection = settingsSection({
+  /**
+   * What a gateway does with an authenticated operation of a tenant homed in another region:
+   * `forward` it whole to the home region's gateway (PII is processed only at home), or `fetch`
+   * the home region's subgraphs itself (a documented residency downgrade: PII is assembled here).
+   */
+  remote_execution: z.enum(['forward', 'fetch']).default('forward'),
+  /** How far a forwarded request's timestamp may be from the home gateway's clock; its nonce is remembered this long. */
+  hop_window_seconds: positiveInteger.default(60),
+  /** A forwarded operation must be answered within this (the home region plans and fetches meanwhile). */
+  forward_timeout_ms: positiveInteger.default(10_000),
+  /** Round trips between regions ("us-eu": 80), which order global failover by distance. */
+  round_trip_ms: z.record(z.string().regex(/^[a-z][a-z0-9_]*-[a-z][a-z0-9_]*$/, 'a pair of regions such as "us-eu"'), nonNegativeInteger).default({}),
+  /** Where global reads go, by the gateway's region, when its own instance cannot be reached. @default the other regions by round trip */
+  global_failover: z.record(regionName, z.array(regionName)).default({}),
+}).prefault({});
+
 const gatewaySection = settingsSection({
   /** The gateway's own region: global reads go to the subgraph instances there. @default the first of `regions` */
   region: regionName.optional(),
-  port: z.number().int().min(0).max(65_535).default(4_000),
+  /** @default the port of `gateways.<region>.url`, else 4000 */
+  port: z.number().int().min(0).max(65_535).optional(),
   /** Bound of one subgraph fetch (connect, headers and body); a regional fetch past it is REGION_UNAVAILABLE. */
   subgraph_timeout_ms: positiveInteger.default(2_000),
   /** How long a tenants-directory answer is reused. */
@@ -50,6 +75,9 @@ const fileSchema = z.strictObject({
   federation_version: z.union([z.string().regex(/^=?2(\.\d+){0,2}$/, 'a Federation 2 version such as "=2.9.0"'), z.literal(2)]).optional(),
   subgraphs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a subgraph name of letters, digits, "_" and "-"'), subgraphEntry),
   regions: z.array(regionName).min(1).default([defaultRegion]),
+  /** The gateway of each region: a gateway forwards a tenant's operations to its home region's. */
+  gateways: z.record(regionName, gatewayEntry).default({}),
+  routing: routingSection,
   /** The composed supergraph the gateway serves and `geofed compose` writes; without one, the gateway composes at start. */
   supergraph: z.string().min(1).optional(),
   gateway: gatewaySection,
@@ -104,13 +132,30 @@ export function configSchema(path: string, env: GatewayEnv) {
       problem('gateway.tenants_directory', 'regional subgraphs need a tenants directory to find each tenant\'s region: name the subgraph that answers it');
     }
     const { tenantsDirectory: _directory, ...gateway } = file.gateway;
+    for (const r of Object.keys(file.gateways)) if (!file.regions.includes(r)) problem(`gateways.${r}`, notARegion(r, file.regions));
+    if (file.routing.remoteExecution === 'forward' && file.regions.length > 1) {
+      for (const r of file.regions) if (!(r in file.gateways)) problem(`gateways.${r}`, 'missing: routing.remote_execution "forward" sends each tenant\'s operations to its home region\'s gateway (or set it to "fetch")');
+    }
+    const roundTrips = roundTripTable(file.routing.roundTripMs, file.regions, problem);
+    for (const [from, order] of Object.entries(file.routing.globalFailover)) {
+      for (const r of [from, ...order]) if (!file.regions.includes(r)) problem(`routing.global_failover.${from}`, notARegion(r, file.regions));
+    }
     return {
       /** Absolute path of the file the config came from. */
       file: path,
       regions: file.regions,
       /** Absolute path of the composed supergraph SDL; undefined: composed from the subgraphs at start. */
       supergraphPath: file.supergraph === undefined ? undefined : resolve(base, file.supergraph),
-      gateway: { ...gateway, region, port: env.port ?? file.gateway.port, introspection: file.gateway.introspection ?? !env.production },
+      gateway: { ...gateway, region, port: env.port ?? file.gateway.port ?? portOf(file.gateways[region]?.url) ?? defaultGatewayPort, introspection: file.gateway.introspection ?? !env.production },
+      /** The gateway of each region that has one. */
+      gateways: file.gateways,
+      routing: {
+        remoteExecution: file.routing.remoteExecution,
+        hopWindowSeconds: file.routing.hopWindowSeconds,
+        forwardTimeoutMs: file.routing.forwardTimeoutMs,
+        /** The regions global reads fail over to, nearest first (the gateway's own region excluded). */
+        globalFailover: file.routing.globalFailover[region] ?? byDistance(region, file.regions, roundTrips),
+      },
       /** The subgraph that answers tenantDirectoryEntry(id:); undefined: every verified tenant lives in the one region. */
       tenantsDirectory: directory,
       subgraphs,
@@ -152,6 +197,32 @@ function resolveSubgraph(name: string, entry: z.output<typeof subgraphEntry>, re
     /** The URL of the subgraph's instance in each region. */
     urls: urls as Readonly<Record<string, string>>,
   };
+}
+
+const defaultGatewayPort = 4_000;
+
+function portOf(url: string | undefined): number | undefined {
+  if (url === undefined) return undefined;
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+}
+
+/** `routing.round_trip_ms` as a lookup of both directions; every named region must be declared. */
+function roundTripTable(pairs: Readonly<Record<string, number>>, regions: readonly string[], problem: (at: string, message: string) => void): ReadonlyMap<string, number> {
+  const table = new Map<string, number>();
+  for (const [pair, ms] of Object.entries(pairs)) {
+    const [a, b] = pair.split('-') as [string, string];
+    for (const r of [a, b]) if (!regions.includes(r)) problem(`routing.round_trip_ms.${pair}`, notARegion(r, regions));
+    table.set(`${a}-${b}`, ms).set(`${b}-${a}`, ms);
+  }
+  return table;
+}
+
+/** The other regions, nearest first; those without a known round trip last, in the file's order. */
+function byDistance(from: string, regions: readonly string[], table: ReadonlyMap<string, number>): string[] {
+  const others = regions.filter((r) => r !== from);
+  const distance = (r: string) => table.get(`${from}-${r}`) ?? Number.POSITIVE_INFINITY;
+  return others.map((r, index) => ({ r, index })).sort((x, y) => distance(x.r) - distance(y.r) || x.index - y.index).map(({ r }) => r);
 }
 
 function notARegion(region: string, regions: readonly string[]): string {

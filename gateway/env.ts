@@ -24,6 +24,8 @@ const gatewayVariables = z
     GEOFED_JWT_SECRET: z.string().optional(),
     GEOFED_SUBGRAPH_SECRET: z.string().optional(),
     GEOFED_SUBGRAPH_SECRET_PREVIOUS: z.string().optional(),
+    GEOFED_GATEWAY_HOP_SECRET: z.string().optional(),
+    GEOFED_GATEWAY_HOP_SECRET_PREVIOUS: z.string().optional(),
     GEOFED_JWKS_URL: httpUrl.optional(),
     GEOFED_JWT_ISSUER: z.string().optional(),
     GEOFED_JWT_AUDIENCE: z.string().optional(),
@@ -33,8 +35,10 @@ const gatewayVariables = z
     GEOFED_AUDIT_LOG: z.string().default('info'),
   })
   .transform((parsed, context) => {
-    const problem = secretProblem(parsed.GEOFED_SUBGRAPH_SECRET, parsed.NODE_ENV === 'production');
-    if (problem) context.issues.push({ code: 'custom', path: ['GEOFED_SUBGRAPH_SECRET'], message: problem, input: parsed.GEOFED_SUBGRAPH_SECRET });
+    for (const variable of ['GEOFED_SUBGRAPH_SECRET', 'GEOFED_GATEWAY_HOP_SECRET'] as const) {
+      const problem = secretProblem(parsed[variable], parsed.NODE_ENV === 'production');
+      if (problem) context.issues.push({ code: 'custom', path: [variable], message: problem, input: undefined });
+    }
     const upstash = parsed.UPSTASH_REDIS_REST_URL && parsed.UPSTASH_REDIS_REST_TOKEN ? { url: parsed.UPSTASH_REDIS_REST_URL, token: parsed.UPSTASH_REDIS_REST_TOKEN } : undefined;
     return {
       production: parsed.NODE_ENV === 'production',
@@ -49,6 +53,8 @@ const gatewayVariables = z
       /** HS256 secret of client tokens (tokens.ts applies production's rules, which depend on the config). */
       jwtSecret: parsed.GEOFED_JWT_SECRET,
       subgraphSecrets: subgraphSecrets(parsed.GEOFED_SUBGRAPH_SECRET, parsed.GEOFED_SUBGRAPH_SECRET_PREVIOUS),
+      /** Signs and verifies the hop between gateways: a secret of its own, shared by the gateways only. */
+      hopSecrets: hopSecrets(parsed.GEOFED_GATEWAY_HOP_SECRET, parsed.GEOFED_GATEWAY_HOP_SECRET_PREVIOUS),
       /** Override `auth.*`. */
       auth: withoutUndefined({ jwksUrl: parsed.GEOFED_JWKS_URL, issuer: parsed.GEOFED_JWT_ISSUER, audience: parsed.GEOFED_JWT_AUDIENCE }),
       /** Budgets and the APQ store in Upstash Redis, shared by every gateway. */
@@ -70,6 +76,14 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
     ...parseSettings(gatewayVariables, set, 'the environment', ConfigError),
     subgraphUrls: Object.fromEntries(Object.entries(set).filter(([name]) => name.startsWith('GEOFED_SUBGRAPH_URL_'))),
   };
+}
+
+/** Documented in docs/configuration.md; refused when NODE_ENV=production. */
+export const devHopSecret = 'geofed-dev-hop-secret-do-not-use-in-production';
+
+function hopSecrets(current: string | undefined, previous: string | undefined) {
+  const signing = current ?? devHopSecret;
+  return { current: signing, accepted: previous ? [signing, previous] : [signing] };
 }
 
 function withoutUndefined<T extends object>(value: T): T {

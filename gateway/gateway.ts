@@ -17,7 +17,9 @@ import { GatewayMetrics } from './metrics.js';
 import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource, type SubgraphResponseObserver } from './regional-data-source.js';
-import { requestContext, type GatewayContext } from './request-context.js';
+import { homeForwarder } from './home-forwarding.js';
+import { memoryNonceStore, upstashNonceStore } from './nonce-store.js';
+import { callerResolver, type GatewayContext } from './request-context.js';
 import { gatewayRoutes } from './routes.js';
 import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
@@ -113,7 +115,7 @@ export async function startGateway({
     buildService: ({ name }) => {
       const subgraph = subgraphs.get(name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      return new RegionalDataSource({ subgraph, gatewayRegion: region, fetcher, metrics, circuitBreaker: config.circuitBreaker, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
+      return new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover, fetcher, metrics, circuitBreaker: config.circuitBreaker, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
@@ -139,14 +141,21 @@ export async function startGateway({
   const tenants =
     directory ??
     (config.tenantsDirectory !== undefined
-      ? subgraphTenantDirectory({ url: findSubgraph(config, config.tenantsDirectory).urls[region]!, ttlMs: config.gateway.tenantCacheTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, secret })
+      ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, secret })
       : staticTenantDirectory(region, config.rateLimits.defaultPlan));
+  const forwarder = homeForwarder({ gateways: config.gateways, from: region, hopSecret: env.hopSecrets.current, timeoutMs: config.routing.forwardTimeoutMs, registry: metrics.registry });
+  const nonces = env.upstash ? upstashNonceStore({ ...env.upstash, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore();
   const routes = gatewayRoutes({
     region,
     server,
-    context: requestContext({ directory: tenants, verifier: tokenVerifier(config.auth, env), regions: config.regions, clientKey: config.rateLimits.anonymous.clientKey }),
+    resolveCaller: callerResolver({ directory: tenants, verifier: tokenVerifier(config.auth, env), regions: config.regions }),
+    clientKey: config.rateLimits.anonymous.clientKey,
     maxBodyBytes: config.gateway.maxBodyBytes,
     allowedOrigins: config.cors.allowedOrigins,
+    remoteExecution: config.routing.remoteExecution,
+    forwarder,
+    hop: { secrets: env.hopSecrets.accepted, windowSeconds: config.routing.hopWindowSeconds, nonces },
+    publicUrls: Object.fromEntries(Object.entries(config.gateways).map(([r, g]) => [r, g.publicUrl])),
     metrics,
     ready: readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })), secret),
     supergraph: () => source.current(),
@@ -164,9 +173,17 @@ export async function startGateway({
       await listener.stop();
       await server.stop();
       await http.close();
+      await forwarder.close();
+      await nonces.close();
       await bucketStore?.close();
     },
   };
+}
+
+/** The directory subgraph's instances, the gateway's own region first, then its failover order. */
+function directoryUrls(config: GeofedConfig, name: string): string[] {
+  const { urls } = findSubgraph(config, name);
+  return [config.gateway.region, ...config.routing.globalFailover].flatMap((r) => (urls[r] === undefined ? [] : [urls[r]]));
 }
 
 async function composeAtStart(config: GeofedConfig, introspect: (url: string) => Promise<string>): Promise<string> {

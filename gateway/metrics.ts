@@ -27,6 +27,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly remoteFetches = new Counter({
+    name: 'geofed_remote_fetch_operations_total',
+    help: 'Operations of tenants homed elsewhere run here (routing.remote_execution: fetch), fetching the home region\'s subgraphs across regions.',
+    labelNames: ['home_region'] as const,
+    registers: [this.registry],
+  });
+
   constructor({ processMetrics = true }: { processMetrics?: boolean } = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'geofed_' });
   }
@@ -34,6 +41,10 @@ export class GatewayMetrics {
   recordRequest(status: number, region: string, seconds: number): void {
     this.requests.inc({ status: String(status), region });
     this.operationDuration.observe({ region }, seconds);
+  }
+
+  remoteFetch(homeRegion: string): void {
+    this.remoteFetches.inc({ home_region: homeRegion });
   }
 
   subgraphFetchTimer(subgraph: string, region: string): (outcome: 'ok' | 'error') => void {

@@ -24,6 +24,8 @@ export interface RegionalDataSourceOptions {
   readonly fetcher: Fetcher;
   readonly metrics: GatewayMetrics;
   readonly circuitBreaker: CircuitBreakerSettings;
+  /** Where a global subgraph's fetch goes when the gateway region's instance cannot be reached, nearest first. */
+  readonly globalFailover: readonly string[];
   readonly observeResponse?: SubgraphResponseObserver;
 }
 
@@ -34,29 +36,53 @@ export interface RegionalDataSourceOptions {
  * tenant's home region, a global one to the gateway's own region, for queries
  * and mutations alike. Each region has its own RemoteGraphQLDataSource (so
  * Apollo's protocol handling stays as it is) and its own circuit breaker.
- * There is no fallback: a region that cannot be reached is an error, because
- * its data must not be served from anywhere else. Next: the caller's context
- * headers are signed over the exact body (signing-fetcher.ts, with
+ * Regional data never fails over: a home region that cannot be reached is an
+ * error, because its data must not be served from anywhere else. Global data
+ * does: when the gateway's own instance cannot be reached, the next region of
+ * `routing.global_failover` serves it. Next: the caller's context headers are
+ * signed over the exact body (signing-fetcher.ts, with
  * protocol/signed-context.ts) and the subgraph verifies them
  * (subgraphs/shared/subgraph-server.ts).
  */
 export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
-  private readonly perRegion: ReadonlyMap<string, { source: RemoteGraphQLDataSource<GatewayContext>; breaker: CircuitBreaker }>;
+  private readonly perRegion: ReadonlyMap<string, Target>;
 
   constructor(private readonly options: RegionalDataSourceOptions) {
     this.perRegion = new Map(
       Object.entries(options.subgraph.urls).map(([region, url]) => [
         region,
-        { source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }, options.subgraph.name, region, options.observeResponse), breaker: new CircuitBreaker(options.circuitBreaker) },
+        { region, source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }, options.subgraph.name, region, options.observeResponse), breaker: new CircuitBreaker(options.circuitBreaker) },
       ]),
     );
   }
 
   async process(request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { subgraph, gatewayRegion, globalFailover } = this.options;
+    const incoming = request.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION;
+    if (subgraph.scope === 'regional' && incoming) return this.fetchAt(this.homeRegionOf(request), request);
+    // Health checks and schema loads carry no caller: they probe the gateway's own region only.
+    if (!incoming) return this.fetchAt(gatewayRegion, request);
+    const mutation = request.incomingRequestContext.operation?.operation === 'mutation';
+    let last: unknown;
+    for (const region of [gatewayRegion, ...globalFailover]) {
+      try {
+        const response = await this.fetchAt(region, request);
+        request.context.globalRegions.add(region);
+        return response;
+      } catch (error) {
+        last = error;
+        // A mutation goes to another instance only when this one surely never received it.
+        if (!(error instanceof Unreached) && (mutation || !(error instanceof Unavailable))) throw error;
+      }
+    }
+    throw last;
+  }
+
+  /** One fetch to one region's instance, through its breaker. */
+  private async fetchAt(region: string, request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { subgraph, metrics } = this.options;
-    const region = this.regionOf(request);
     const target = this.perRegion.get(region);
-    if (!target) throw geofedError(ErrorCode.REGION_UNAVAILABLE, `The ${subgraph.name} service has no instance in region "${region}".`);
+    if (!target) throw new Unreached(this.unavailable(region));
     const audit = (outcome: 'ok' | 'error' | 'refused') => {
       if (subgraph.scope !== 'regional' || request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
       const tenant = request.context.caller?.tenantId;
@@ -64,7 +90,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     };
     if (!target.breaker.tryAcquire()) {
       audit('refused');
-      throw this.unavailable(region);
+      throw new Unreached(this.unavailable(region));
     }
     const stopTimer = metrics.subgraphFetchTimer(subgraph.name, region);
     try {
@@ -85,17 +111,14 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
         throw error;
       }
       target.breaker.recordFailure();
-      throw this.unavailable(region);
+      throw isNeverSent(error) ? new Unreached(this.unavailable(region)) : new Unavailable(this.unavailable(region));
     }
   }
 
-  private regionOf(request: GraphQLDataSourceProcessOptions<GatewayContext>): string {
-    const { subgraph, gatewayRegion } = this.options;
-    // Health checks and schema loads carry no caller: they probe the gateway's own region.
-    if (subgraph.scope === 'global' || request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return gatewayRegion;
+  private homeRegionOf(request: GraphQLDataSourceProcessOptions<GatewayContext>): string {
     const region = request.context.caller?.region;
     // Never a default region: a regional fetch without a resolved tenant is refused.
-    if (region === undefined) throw geofedError(ErrorCode.UNAUTHENTICATED, `This operation reads ${subgraph.name} data: send a token.`);
+    if (region === undefined) throw geofedError(ErrorCode.UNAUTHENTICATED, `This operation reads ${this.options.subgraph.name} data: send a token.`);
     return region;
   }
 
@@ -104,8 +127,32 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     const { subgraph } = this.options;
     return subgraph.scope === 'regional'
       ? geofedError(ErrorCode.REGION_UNAVAILABLE, `The tenant's home region (${region}) cannot be reached for ${subgraph.name}; its data is never served from another region. Retry later.`, { region })
-      : geofedError(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${subgraph.name} service cannot be reached; retry later.`);
+      : geofedError(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${subgraph.name} service cannot be reached in any region; retry later.`);
   }
+}
+
+interface Target {
+  readonly region: string;
+  readonly source: RemoteGraphQLDataSource<GatewayContext>;
+  readonly breaker: CircuitBreaker;
+}
+
+/** A fetch that failed in transport: the instance may have received it. */
+class Unavailable extends GraphQLError {
+  constructor(error: GraphQLError) {
+    super(error.message, { extensions: error.extensions });
+  }
+}
+
+/** A fetch that surely never reached the instance (breaker open, connection refused): safe to send elsewhere, mutations included. */
+class Unreached extends Unavailable {}
+
+/** Connection errors raised before a byte of the request was written. */
+const neverSentCodes = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+function isNeverSent(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' && neverSentCodes.has(code);
 }
 
 /** A non-2xx answer that carried a GraphQL error with a code: the subgraph spoke, so it is not an outage. */

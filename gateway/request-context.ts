@@ -23,29 +23,31 @@ export interface GatewayContext {
   readonly clientKey: string;
   /** Regions whose regional subgraphs served part of this response (the `x-geofed-data-region` header). */
   readonly dataRegions: Set<string>;
+  /** Regions whose global subgraph instances served part of this response (the `x-geofed-global-region` header). */
+  readonly globalRegions: Set<string>;
   /** Read-your-writes: the token the client sent, and the latest one the subgraphs' writes returned. */
   readonly consistency: { readonly requested?: string; written?: string };
 }
 
-export interface RequestContextOptions {
+export interface CallerResolverOptions {
   readonly directory: TenantDirectory;
   /** Verifies client tokens (HS256, and RS256/ES256 through a JWKS when configured). */
   readonly verifier: TokenVerifier;
   /** Regions this deployment serves; a tenant homed elsewhere cannot be served. */
   readonly regions: readonly string[];
-  readonly clientKey: 'address' | 'x-forwarded-for';
 }
 
 /**
  * Step 2 of a request: token → tenant → region from the tenants directory,
- * as Apollo's context function, before any plugin hook, so every later step
- * (limits, cost, the data source) sees the same resolved caller. No
- * `Authorization` header is an anonymous caller; a bad one is refused even for
- * public fields, so a client never mistakes a broken token for a session.
- * Next: the plugins of plugin-chain.ts.
+ * before anything else reads the request, so every later step (forwarding,
+ * limits, cost, the data source) sees the same resolved caller. No
+ * `Authorization` header is an anonymous caller (null); a bad one is refused
+ * even for public fields, so a client never mistakes a broken token for a
+ * session. Next: the request is forwarded to its home region
+ * (home-forwarding.ts) or runs here, through the plugins of plugin-chain.ts.
  */
-export function requestContext({ directory, verifier, regions, clientKey }: RequestContextOptions) {
-  const resolveCaller = async (authorization: string | undefined): Promise<Caller | null> => {
+export function callerResolver({ directory, verifier, regions }: CallerResolverOptions) {
+  return async (authorization: string | undefined): Promise<Caller | null> => {
     if (authorization === undefined || authorization === '') return null;
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw geofedError(ErrorCode.UNAUTHENTICATED, 'The Authorization header must be "Bearer <token>".');
@@ -58,14 +60,17 @@ export function requestContext({ directory, verifier, regions, clientKey }: Requ
     }
     return { ...claims, region: tenant.region, billingPlan: tenant.billingPlan };
   };
-  return async (req: IncomingMessage): Promise<GatewayContext> => {
-    const requested = parseConsistencyToken(req.headers[clientHeaders.consistency]);
-    return {
-      caller: await resolveCaller(req.headers.authorization),
-      clientKey: clientKeyOf(req, clientKey),
-      dataRegions: new Set(),
-      consistency: requested === undefined ? {} : { requested },
-    };
+}
+
+/** Apollo's per-request context, for a caller already resolved (a refusal is answered by Apollo, with its status). */
+export function contextOf(req: IncomingMessage, caller: Caller | null, clientKey: 'address' | 'x-forwarded-for'): GatewayContext {
+  const requested = parseConsistencyToken(req.headers[clientHeaders.consistency]);
+  return {
+    caller,
+    clientKey: clientKeyOf(req, clientKey),
+    dataRegions: new Set(),
+    globalRegions: new Set(),
+    consistency: requested === undefined ? {} : { requested },
   };
 }
 

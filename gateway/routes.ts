@@ -1,48 +1,97 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { apolloRoute } from '../runtime/apollo-http.js';
-import { writeJson, type RouteHandler } from '../runtime/http-server.js';
+import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { clientHeaders } from '../protocol/headers.js';
+import { executeApolloRequest, readRequestBody } from '../runtime/apollo-http.js';
+import { writeGraphQLError, writeJson, type RouteHandler } from '../runtime/http-server.js';
+import { logger } from '../runtime/logger.js';
 import { applyCors } from './cors.js';
+import type { HomeForwarder } from './home-forwarding.js';
+import { verifyHop } from './hop-signature.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { NonceStore } from './nonce-store.js';
 import type { ReadinessReport } from './readiness.js';
-import type { GatewayContext } from './request-context.js';
+import { contextOf, type Caller, type GatewayContext } from './request-context.js';
 import type { SupergraphStatus } from './supergraph-source.js';
 
 export interface GatewayRoutesOptions {
   readonly region: string;
   readonly server: ApolloServer<GatewayContext>;
-  /** Step 2: builds the request's context (request-context.ts). */
-  readonly context: (req: IncomingMessage) => Promise<GatewayContext>;
+  /** Step 2: token → tenant → home region (request-context.ts). */
+  readonly resolveCaller: (authorization: string | undefined) => Promise<Caller | null>;
+  readonly clientKey: 'address' | 'x-forwarded-for';
   readonly maxBodyBytes: number;
   readonly allowedOrigins: readonly string[];
+  /** `forward`: operations of tenants homed elsewhere go whole to their home gateway (step 3). */
+  readonly remoteExecution: 'forward' | 'fetch';
+  readonly forwarder: HomeForwarder;
+  readonly hop: { readonly secrets: readonly string[]; readonly windowSeconds: number; readonly nonces: NonceStore };
+  /** Each region's public endpoint, told to its tenants' clients. */
+  readonly publicUrls: Readonly<Record<string, string | undefined>>;
   readonly metrics: GatewayMetrics;
   readonly ready: () => Promise<ReadinessReport>;
   readonly supergraph: () => SupergraphStatus;
 }
 
+type Resolution = { readonly caller: Caller | null } | { readonly refused: unknown };
+
 /**
- * Step 1 of a request, HTTP in: CORS, the body (size limit, JSON), then Apollo
- * Server (CSRF prevention, persisted-query lookup), which builds the context
- * (step 2, request-context.ts) and runs the plugins (step 3, plugin-chain.ts).
- * Also the operator's endpoints: liveness, readiness and metrics.
+ * Step 1 of a request, HTTP in: CORS preflights, the body (size limit, JSON),
+ * a forwarded request's hop signature, the caller (step 2,
+ * request-context.ts), and where the operation runs: a signed-in caller homed
+ * in another region is forwarded whole to its home gateway (step 3,
+ * home-forwarding.ts), before any persisted-query or cache step; everything
+ * else goes through Apollo Server here (CSRF prevention, persisted queries,
+ * the plugins of plugin-chain.ts). Also the operator's endpoints.
  */
-export function gatewayRoutes({ region, server, context, maxBodyBytes, allowedOrigins, metrics, ready, supergraph }: GatewayRoutesOptions): Record<string, RouteHandler> {
-  const contexts = new WeakMap<IncomingMessage, GatewayContext>();
-  const graphql = apolloRoute(server, {
-    maxBodyBytes,
-    context: async (req) => {
-      const built = await context(req);
-      contexts.set(req, built);
-      return built;
-    },
-  });
+export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, RouteHandler> {
+  const { region, server, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, remoteExecution, forwarder, hop, publicUrls, metrics, ready, supergraph } = options;
+  const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Caller | null> => {
+    if (req.method === 'OPTIONS') {
+      applyCors(req, res, allowedOrigins);
+      return null;
+    }
+    const body = await readRequestBody(req, maxBodyBytes);
+    if (!body.ok) {
+      writeGraphQLError(res, body.status, body.message, body.code);
+      return null;
+    }
+    const hopCheck = verifyHop({ method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body: body.raw }, hop.secrets, hop.windowSeconds);
+    if (hopCheck.hop && !hopCheck.ok) return refuse(res, ErrorCode.UNAUTHENTICATED, `Refused: ${hopCheck.reason}.`);
+    if (hopCheck.hop && !(await hop.nonces.claim(hopCheck.nonce, hop.windowSeconds * 1_000))) return refuse(res, ErrorCode.UNAUTHENTICATED, 'Refused: this forwarded request was received before.');
+    const resolution: Resolution = await resolveCaller(req.headers.authorization).then(
+      (caller) => ({ caller }),
+      (refused: unknown) => ({ refused }),
+    );
+    const caller = 'caller' in resolution ? resolution.caller : null;
+    if (hopCheck.hop && caller === null && 'caller' in resolution) return refuse(res, ErrorCode.UNAUTHENTICATED, 'Refused: a forwarded request carries its client\'s token.');
+    if (caller && caller.region !== region) {
+      // A request forwarded once is never forwarded again: its home is here, or it is refused.
+      if (hopCheck.hop) return refuse(res, ErrorCode.RESIDENCY_VIOLATION, `This gateway serves region "${region}"; the tenant's operations run in its home region only.`);
+      if (remoteExecution === 'forward') {
+        await forwarder.forward(req, res, body.raw, caller.region);
+        return caller;
+      }
+      metrics.remoteFetch(caller.region);
+    }
+    applyCors(req, res, allowedOrigins);
+    if (caller) {
+      res.setHeader(clientHeaders.homeRegion, caller.region);
+      const endpoint = publicUrls[caller.region];
+      if (endpoint !== undefined) res.setHeader(clientHeaders.homeEndpoint, endpoint);
+    }
+    await executeApolloRequest(server, req, res, url, body.parsed, async () => {
+      if ('refused' in resolution) throw resolution.refused;
+      return contextOf(req, caller, clientKey);
+    });
+    return caller;
+  };
   return {
     '/graphql': async (req, res, url) => {
-      if (applyCors(req, res, allowedOrigins)) return;
       const started = process.hrtime.bigint();
-      await graphql(req, res, url);
+      const caller = await graphql(req, res, url);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.recordRequest(res.statusCode, contexts.get(req)?.caller?.region ?? 'anonymous', seconds);
+      metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', seconds);
     },
     '/healthz': async (_req, res) => writeJson(res, 200, { status: 'ok' }),
     '/readyz': async (_req, res) => {
@@ -55,4 +104,11 @@ export function gatewayRoutes({ region, server, context, maxBodyBytes, allowedOr
       res.end(body);
     },
   };
+}
+
+function refuse(res: ServerResponse, code: typeof ErrorCode.UNAUTHENTICATED | typeof ErrorCode.RESIDENCY_VIOLATION, message: string): null {
+  logger.warn({ code }, 'refused a forwarded request');
+  res.setHeader('cache-control', 'no-store');
+  writeGraphQLError(res, statusOfCode[code], message, code);
+  return null;
 }

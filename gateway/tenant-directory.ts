@@ -18,8 +18,8 @@ export interface TenantDirectory {
 }
 
 export interface DirectoryOptions {
-  /** The instance of the directory's subgraph in the gateway's own region. */
-  readonly url: string;
+  /** The instances of the directory's subgraph to ask, in order: the gateway's own region's first, then its failover regions. */
+  readonly urls: readonly string[];
   /** Signs the lookups (GEOFED_SUBGRAPH_SECRET). */
   readonly secret: string;
   /** How long an answer (found or not) is reused (`gateway.tenant_cache_ttl_ms`). */
@@ -85,19 +85,33 @@ export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, now 
 }
 
 /**
- * The directory's subgraph (the catalog) in the gateway's region, read with
- * signed lookups and cached as `cachedTenantDirectory` describes.
+ * The directory's subgraph (the catalog), read with signed lookups and cached
+ * as `cachedTenantDirectory` describes: the gateway region's instance, and
+ * when it cannot answer the next region's, so that the directory is
+ * unavailable only when every region's lookup fails.
  */
-export function subgraphTenantDirectory({ url, secret, ttlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
-  return cachedTenantDirectory(async (tenantId) => {
+export function subgraphTenantDirectory({ urls, secret, ttlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
+  const lookupAt = async (url: string, tenantId: string): Promise<TenantEntry | null> => {
     const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
       url,
       { query: directoryQuery, variables: { id: tenantId } },
       { secret, timeoutMs, ...(dispatcher ? { dispatcher } : {}) },
     );
-    if (answer.status !== 200 || !answer.body.data) throw new Error(`the directory answered ${answer.status}`);
+    // An error is not an answer: only a lookup that resolved says whether the tenant exists.
+    if (answer.status !== 200 || !answer.body.data || (answer.body.errors?.length ?? 0) > 0) throw new Error(`the directory answered ${answer.status}${answer.body.errors?.[0]?.extensions?.code ? ` ${answer.body.errors[0].extensions.code}` : ''}`);
     const raw = answer.body.data.tenantDirectoryEntry;
     return raw ? { id: raw.id, region: raw.region.toLowerCase(), billingPlan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
+  };
+  return cachedTenantDirectory(async (tenantId) => {
+    let last: unknown;
+    for (const url of urls) {
+      try {
+        return await lookupAt(url, tenantId);
+      } catch (error) {
+        last = error;
+      }
+    }
+    throw last;
   }, { ttlMs });
 }
 

@@ -16,12 +16,14 @@ export interface JurisdictionContext {
   readonly caller: object | null;
   /** Regions whose regional subgraphs served part of the response. */
   readonly dataRegions: ReadonlySet<string>;
+  /** Regions whose global subgraph instances served part of the response. */
+  readonly globalRegions: ReadonlySet<string>;
 }
 
 /**
  * Refuses, before any subgraph is called, an anonymous operation that selects
  * a field only regional subgraphs can resolve, and reports on the response
- * which region's data served it.
+ * which regions' data served it (regional and global instances).
  */
 export function jurisdictionPlugin({ ownership, scopeOf }: JurisdictionPluginOptions): ApolloServerPlugin<JurisdictionContext> {
   // Keyed by the parsed operation, which Apollo's document cache reuses across requests.
@@ -45,6 +47,7 @@ export function jurisdictionPlugin({ ownership, scopeOf }: JurisdictionPluginOpt
         },
         async willSendResponse({ contextValue, response }) {
           if (contextValue.dataRegions.size > 0) response.http.headers.set(clientHeaders.dataRegion, [...contextValue.dataRegions].join(', '));
+          if (contextValue.globalRegions.size > 0) response.http.headers.set(clientHeaders.globalRegion, [...contextValue.globalRegions].join(', '));
         },
       };
     },

@@ -14,6 +14,12 @@ export const clientHeaders = {
   gatewayRegion: 'x-geofed-gateway-region',
   /** Response: the regions whose regional subgraphs served part of the response. */
   dataRegion: 'x-geofed-data-region',
+  /** Response: the regions whose global subgraph instances served part of the response (another one after a failover). */
+  globalRegion: 'x-geofed-global-region',
+  /** Response to a signed-in caller: its tenant's home region, where its operations are executed. */
+  homeRegion: 'x-geofed-home-region',
+  /** Response to a signed-in caller: the public endpoint of its home region's gateway, when configured. */
+  homeEndpoint: 'x-geofed-home-endpoint',
 } as const;
 
 /**
@@ -29,6 +35,20 @@ export const contextHeaders = {
   consistency: 'x-geofed-consistency',
   timestamp: 'x-geofed-timestamp',
   signature: 'x-geofed-signature',
+} as const;
+
+/**
+ * A request one gateway forwards whole to the tenant's home gateway (the
+ * hop), signed with the hop secret over the method, the path, the forwarded
+ * client headers, a nonce, a timestamp and the SHA-256 of the body.
+ */
+export const hopHeaders = {
+  /** The region of the gateway that forwarded the request. */
+  from: 'x-geofed-hop-from',
+  timestamp: 'x-geofed-hop-timestamp',
+  /** Remembered by the home gateway for the signature window: a replayed hop is refused. */
+  nonce: 'x-geofed-hop-nonce',
+  signature: 'x-geofed-hop-signature',
 } as const;
 
 /** The prefix of every internal header: a gateway ignores a client's `x-geofed-*` headers. */

@@ -17,12 +17,14 @@ export function apolloRoute<TContext extends BaseContext>(server: ApolloServer<T
       writeGraphQLError(res, body.status, body.message, body.code);
       return;
     }
-    const response = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed),
-      context: () => options.context(req),
-    });
-    await writeApolloResponse(res, response);
+    await executeApolloRequest(server, req, res, url, body.parsed, () => options.context(req));
   };
+}
+
+/** Runs a request whose body was read already through Apollo Server and writes its answer. */
+export async function executeApolloRequest<TContext extends BaseContext>(server: ApolloServer<TContext>, req: IncomingMessage, res: ServerResponse, url: URL, body: unknown, context: () => Promise<TContext>): Promise<void> {
+  const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, body), context });
+  await writeApolloResponse(res, response);
 }
 
 export function httpGraphQLRequest(req: IncomingMessage, url: URL, body: unknown): HTTPGraphQLRequest {

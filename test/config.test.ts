@@ -46,7 +46,7 @@ describe('supergraph.yaml', () => {
 
   it('names the key and what was expected', () => {
     expect(errorOf(good.replace(/scope: regional .*owns PII.*/, 'scope: local'))).toMatch(/subgraphs\.users\.scope: .*"global"\|"regional"/);
-    expect(errorOf(good.replace('port: 4000', 'port: "four thousand"'))).toMatch(/gateway\.port: expected number/);
+    expect(errorOf(good.replace('  # port: 4000', '  port: "four thousand"'))).toMatch(/gateway\.port: expected number/);
     expect(errorOf(good.replace('      eu: http://127.0.0.1:4202/graphql\n', ''))).toContain('subgraphs.users.urls.eu: missing');
     expect(errorOf(good.replace('eu: http://127.0.0.1:4302/graphql', 'eu: not a url'))).toMatch(/subgraphs\.orders\.urls\.eu: .*http\(s\) URL/);
     expect(errorOf(good.replace('max_body_bytes', 'max_body_size'))).toMatch(/gateway: unknown key\(s\) max_body_size/);

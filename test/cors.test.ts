@@ -13,7 +13,7 @@ function exchange(method: string, origin?: string) {
 }
 
 const frontends = ['https://app.example.com', 'https://admin.example.com'];
-const exposed = 'etag, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, geofed-consistency, x-geofed-gateway-region, x-geofed-data-region';
+const exposed = 'etag, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, geofed-consistency, x-geofed-gateway-region, x-geofed-data-region, x-geofed-global-region, x-geofed-home-region, x-geofed-home-endpoint';
 const preflightAllowed = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-allow-headers': 'content-type, authorization, apollo-require-preflight, x-apollo-operation-name, geofed-consistency',

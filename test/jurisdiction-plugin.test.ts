@@ -39,8 +39,8 @@ afterAll(async () => {
   await server.stop();
 });
 
-const anonymous: JurisdictionContext = { caller: null, dataRegions: new Set() };
-const tenant: JurisdictionContext = { caller: { tenantId: 'acme' }, dataRegions: new Set() };
+const anonymous: JurisdictionContext = { caller: null, dataRegions: new Set(), globalRegions: new Set() };
+const tenant: JurisdictionContext = { caller: { tenantId: 'acme' }, dataRegions: new Set(), globalRegions: new Set() };
 
 async function run(query: string, contextValue: JurisdictionContext) {
   resolvers.products.mockClear();
@@ -86,8 +86,8 @@ describe('jurisdictionPlugin', () => {
   });
 
   it('names the regions whose data served the response', async () => {
-    const served = await run('{ me { id } }', { caller: { tenantId: 'acme' }, dataRegions: new Set(['eu', 'us']) });
-    expect(served.headers).toEqual({ 'x-geofed-data-region': 'eu, us' });
+    const served = await run('{ me { id } }', { caller: { tenantId: 'acme' }, dataRegions: new Set(['eu', 'us']), globalRegions: new Set(['apac']) });
+    expect(served.headers).toEqual({ 'x-geofed-data-region': 'eu, us', 'x-geofed-global-region': 'apac' });
   });
 
   it('keeps deciding per operation when Apollo reuses a parsed document', async () => {

@@ -1,0 +1,88 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { Counter, type Registry } from 'prom-client';
+import { Agent, request } from 'undici';
+import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { logger } from '../runtime/logger.js';
+import { writeGraphQLError } from '../runtime/http-server.js';
+import { signHop } from './hop-signature.js';
+
+export interface HomeForwarderOptions {
+  /** The gateway of each region (`gateways.<region>.url`). */
+  readonly gateways: Readonly<Record<string, { readonly url: string }>>;
+  /** This gateway's region, named in the hop. */
+  readonly from: string;
+  readonly hopSecret: string;
+  /** The whole forwarded exchange must finish within this (the home region plans and fetches meanwhile). */
+  readonly timeoutMs: number;
+  readonly registry: Registry;
+}
+
+export interface HomeForwarder {
+  /** Sends the request whole to `home`'s gateway and streams its answer back, untouched. */
+  forward(req: IncomingMessage, res: ServerResponse, body: Uint8Array, home: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Connection-level headers of one hop, which are not the client's to see (RFC 9110, 7.6.1). */
+const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+
+/**
+ * Home-region execution: an authenticated operation of a tenant homed in
+ * another region is sent whole to that region's gateway, which verifies the
+ * client's token again, plans, fetches from its own region and assembles the
+ * response. This gateway passes the response's bytes through without parsing,
+ * logging, caching or storing them: the tenant's personal data is processed
+ * only at home, at the cost of one cross-region round trip whatever the
+ * plan's depth.
+ */
+export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }: HomeForwarderOptions): HomeForwarder {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connectTimeout: timeoutMs });
+  const forwarded = new Counter({
+    name: 'geofed_forwarded_operations_total',
+    help: 'Operations forwarded whole to the tenant\'s home gateway, by home region and outcome.',
+    labelNames: ['home_region', 'outcome'] as const,
+    registers: [registry],
+  });
+  const unavailable = (res: ServerResponse, home: string) => {
+    forwarded.inc({ home_region: home, outcome: 'unavailable' });
+    if (res.headersSent) return void res.destroy();
+    res.setHeader('cache-control', 'no-store');
+    writeGraphQLError(res, statusOfCode.REGION_UNAVAILABLE, `The tenant's home region (${home}) cannot be reached; its operations are executed only there. Retry later.`, ErrorCode.REGION_UNAVAILABLE);
+  };
+  return {
+    async forward(req, res, body, home) {
+      const gateway = gateways[home];
+      if (!gateway) return unavailable(res, home);
+      const target = req.url ?? '/graphql';
+      const method = req.method ?? 'GET';
+      const headers = signHop(hopSecret, { method, target, headers: req.headers, body }, from);
+      let answer;
+      try {
+        answer = await request(new URL(target, gateway.url), {
+          method: method as 'GET' | 'POST',
+          headers,
+          ...(method === 'POST' ? { body } : {}),
+          dispatcher: agent,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        logger.warn({ home, err: (error as Error).message }, 'home gateway unreachable');
+        return unavailable(res, home);
+      }
+      res.statusCode = answer.statusCode;
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !hopByHop.has(name)) res.setHeader(name, value);
+      }
+      try {
+        await pipeline(answer.body, res);
+        forwarded.inc({ home_region: home, outcome: 'ok' });
+      } catch (error) {
+        forwarded.inc({ home_region: home, outcome: 'interrupted' });
+        logger.warn({ home, err: (error as Error).message }, 'forwarded response interrupted');
+        res.destroy();
+      }
+    },
+    close: () => agent.close(),
+  };
+}

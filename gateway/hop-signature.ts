@@ -1,0 +1,81 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { clientHeaders, hopHeaders } from '../protocol/headers.js';
+
+/**
+ * The client headers a hop carries to the home gateway, and signs: what the
+ * home gateway needs to answer exactly as if the client had called it (the
+ * token, the read-your-writes token, CSRF and CORS headers, validators).
+ */
+export const forwardedHeaders = [
+  'authorization',
+  'content-type',
+  'accept',
+  clientHeaders.consistency,
+  'apollo-require-preflight',
+  'x-apollo-operation-name',
+  'if-none-match',
+  'origin',
+] as const;
+
+export interface HopRequest {
+  readonly method: string;
+  /** Path and query string: a GET carries its operation there. */
+  readonly target: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Uint8Array;
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
+function canonical(request: HopRequest, from: string, nonce: string, timestamp: string): string {
+  const bodyHash = createHash('sha256').update(request.body).digest('hex');
+  const forwarded = forwardedHeaders.map((name) => `${name}:${headerValue(request.headers, name)}`);
+  return ['geofed-hop-v1', request.method.toUpperCase(), request.target, from, nonce, timestamp, bodyHash, ...forwarded].join('\n');
+}
+
+const hmac = (secret: string, text: string) => createHmac('sha256', secret).update(text).digest();
+
+/** The headers a forwarding gateway sends: the client's forwarded headers and the hop's signature. */
+export function signHop(secret: string, request: HopRequest, from: string, nowMs = Date.now()): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const nonce = randomBytes(16).toString('hex');
+  const headers: Record<string, string> = {};
+  for (const name of forwardedHeaders) {
+    const value = headerValue(request.headers, name);
+    if (value !== '') headers[name] = value;
+  }
+  return {
+    ...headers,
+    [hopHeaders.from]: from,
+    [hopHeaders.timestamp]: timestamp,
+    [hopHeaders.nonce]: nonce,
+    [hopHeaders.signature]: `v1=${hmac(secret, canonical(request, from, nonce, timestamp)).toString('hex')}`,
+  };
+}
+
+export type HopCheck =
+  | { readonly hop: false }
+  | { readonly hop: true; readonly ok: true; readonly from: string; readonly nonce: string }
+  | { readonly hop: true; readonly ok: false; readonly reason: string };
+
+/** Whether a request is a hop and, if it is, whether its signature holds (the nonce is checked by the caller's store). */
+export function verifyHop(request: HopRequest, secrets: readonly string[], windowSeconds: number, nowMs = Date.now()): HopCheck {
+  const present = Object.values(hopHeaders).some((name) => request.headers[name] !== undefined);
+  if (!present) return { hop: false };
+  const from = headerValue(request.headers, hopHeaders.from);
+  const timestamp = headerValue(request.headers, hopHeaders.timestamp);
+  const nonce = headerValue(request.headers, hopHeaders.nonce);
+  const match = /^v1=([0-9a-f]{64})$/.exec(headerValue(request.headers, hopHeaders.signature));
+  if (!match || !/^[0-9a-f]{32}$/.test(nonce) || !/^[a-z][a-z0-9_]*$/.test(from)) return { hop: true, ok: false, reason: 'the forwarded request is not signed by a geofed gateway' };
+  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > windowSeconds) {
+    return { hop: true, ok: false, reason: `the forwarded request's timestamp is outside the ${windowSeconds}s window` };
+  }
+  const given = Buffer.from(match[1]!, 'hex');
+  const text = canonical(request, from, nonce, timestamp);
+  const valid = secrets.some((secret) => timingSafeEqual(hmac(secret, text), given));
+  return valid ? { hop: true, ok: true, from, nonce } : { hop: true, ok: false, reason: 'the forwarded request\'s signature does not match' };
+}
