@@ -1,8 +1,9 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { GeofedConfig } from '../gateway/config.js';
+import type { GatewayContext } from '../gateway/request-context.js';
 import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
 import {
-  openDatabase,
   startSubgraph,
   subgraphKinds,
   subgraphNames,
@@ -15,13 +16,20 @@ import {
   type UsersTestHooks,
 } from '../subgraphs/index.js';
 import type { DatabaseLayout } from './database-layout.js';
+import { freePort, portOf } from './ports.js';
 import { sessionReport } from './session-report.js';
+import { openStackDatabases } from './stack-databases.js';
+import type { Topology } from './topology.js';
 
 export interface StackOptions {
   readonly config: GeofedConfig;
   readonly databases: DatabaseLayout;
   /** `config`: every server listens on the port of its URL in the config; `ephemeral`: free ports (tests). */
   readonly ports: 'config' | 'ephemeral';
+  /** `one`: the gateway of `gateway.region` serves every region; `per-region`: a gateway per region, as deployed. @default 'one' */
+  readonly gateways?: 'one' | 'per-region';
+  /** Distance: every cross-component connection goes through a delay link of its regions' round trip. */
+  readonly topology?: { readonly links: Topology; readonly primaryRegion: string };
   readonly env?: NodeJS.ProcessEnv;
   /** Sees every SQL statement, with the database it went to (`catalog` or a region). */
   readonly onQuery?: (database: string, sql: string) => void;
@@ -29,19 +37,29 @@ export interface StackOptions {
   readonly reload?: { readonly config: () => GeofedConfig; readonly watch: boolean };
   /** Fault-injection switches and reports: only tests pass them; no command line or variable can. */
   readonly testHooks?: SubgraphTestHooks & UsersTestHooks;
+  /** More plugins for the gateway of a region (a test's probe of what a gateway executed). */
+  readonly gatewayPlugins?: (region: string) => readonly ApolloServerPlugin<GatewayContext>[];
 }
 
 export interface RunningStack {
+  /** The gateway of `gateway.region`. */
   readonly gateway: RunningGateway;
-  /** The config as served: URLs are the ones actually bound. */
+  /** Every gateway by region (one entry with `gateways: 'one'`). */
+  readonly gateways: ReadonlyMap<string, RunningGateway>;
+  /** The config as served by the gateway of `gateway.region`: URLs are the ones actually bound. */
   readonly config: GeofedConfig;
   readonly subgraphs: readonly RunningSubgraph[];
   /** `catalog` (the primary), `catalog-replica-<region>` and one per region. */
   readonly databases: ReadonlyMap<string, DatabaseHandle>;
   subgraph(name: string, region: string): RunningSubgraph;
+  /** A URL of a region's gateway for a client in `clientRegion` (through their link with a topology). */
+  clientUrl(clientRegion: string, gatewayRegion: string): Promise<string>;
   /** Stops the regional subgraph servers of a region (an outage); `startRegion` brings them back on the same ports. */
   stopRegion(region: string): Promise<void>;
   startRegion(region: string): Promise<void>;
+  /** Stops one subgraph instance (the catalog of a region, say); `startSubgraphInstance` brings it back on its port. */
+  stopSubgraphInstance(name: string, region: string): Promise<void>;
+  startSubgraphInstance(name: string, region: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,13 +73,19 @@ interface Instance {
 
 /**
  * Everything in one process, as `npm start` runs it: the databases (migrated
- * and seeded), every subgraph in every region, and the gateway. A PGlite
- * database belongs to the process that opened it, so users and orders of a
- * region share that region's database here.
+ * and seeded), every subgraph in every region, and one gateway or a gateway
+ * per region. A PGlite database belongs to the process that opened it, so
+ * users and orders of a region share that region's database here.
  */
-export async function startStack({ config, databases: layout, ports, env = process.env, onQuery, testHooks, reload }: StackOptions): Promise<RunningStack> {
-  const databases = new Map<string, DatabaseHandle>();
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const { config, ports, env = process.env, testHooks, topology } = options;
+  const unknown = config.subgraphs.find((s) => !(subgraphNames as readonly string[]).includes(s.name));
+  if (unknown) throw new Error(`${config.file}: geofed has no subgraph "${unknown.name}" to start (it ships ${subgraphNames.join(', ')})`);
+  const names = config.subgraphs.map((s) => s.name as SubgraphName);
+  const databases = await openStackDatabases({ layout: options.databases, regions: config.regions, subgraphs: names, ...(options.onQuery ? { onQuery: options.onQuery } : {}), ...(topology ? { topology } : {}) });
   const instances: Instance[] = [];
+  const gateways = new Map<string, RunningGateway>();
+  const via = (from: string, to: string, url: string) => (topology ? topology.links.via(from, to, url) : Promise.resolve(url));
   const start = async (instance: Instance) => {
     const { settings } = instance;
     instance.running = await startSubgraph(instance.definition, {
@@ -70,102 +94,108 @@ export async function startStack({ config, databases: layout, ports, env = proce
       production: settings.production,
       ...(testHooks ? { testHooks } : {}),
     });
-    instance.port = new URL(instance.running.url).port === '' ? instance.port : Number(new URL(instance.running.url).port);
+    instance.port = portOf(instance.running.url);
   };
   const stopAll = async () => {
+    await Promise.allSettled([...gateways.values()].map((gateway) => gateway.stop()));
     await Promise.allSettled(instances.map((instance) => instance.running?.stop()));
-    await Promise.allSettled([...databases.values()].map((handle) => handle.close()));
+    await databases.close();
   };
   try {
-    const targets = [
-      ['catalog', layout.catalog] as const,
-      ...Object.entries(layout.catalogReplicas).map(([region, target]) => [`catalog-replica-${region}`, target] as const),
-      ...config.regions.map((region) => [region, layout.regions[region]!] as const),
-    ];
-    for (const [name, target] of targets) {
-      databases.set(name, await openDatabase(target, onQuery ? { onQuery: (sql) => onQuery(name, sql) } : {}));
-    }
     // The catalog starts first: orders instances price new orders through the catalog of their region.
-    const unknown = config.subgraphs.find((s) => !(subgraphNames as readonly string[]).includes(s.name));
-    if (unknown) throw new Error(`${config.file}: geofed has no subgraph "${unknown.name}" to start (it ships ${subgraphNames.join(', ')})`);
-    const ordered = [...config.subgraphs].sort((a, b) => Number(b.name === 'catalog') - Number(a.name === 'catalog'));
-    const prepared = new Set<string>();
     const urls = new Map<string, Record<string, string>>();
-    for (const subgraph of ordered) {
+    for (const subgraph of [...config.subgraphs].sort((a, b) => Number(b.name === 'catalog') - Number(a.name === 'catalog'))) {
       const name = subgraph.name as SubgraphName;
       const kind = subgraphKinds[name];
       const bound: Record<string, string> = {};
-      for (const region of config.regions) {
-        const databaseName = kind.database === 'catalog' ? 'catalog' : region;
-        const database = databases.get(databaseName)!;
-        if (!prepared.has(`${subgraph.name}:${databaseName}`)) {
-          await kind.prepare(database, region);
-          prepared.add(`${subgraph.name}:${databaseName}`);
-        }
-        const port = ports === 'config' ? portOf(subgraph.urls[region]!) : 0;
-        const catalogUrl = urls.get('catalog')?.[region] ?? subgraph.urls[region]!;
-        // The same settings a standalone instance reads; the databases are the stack's own.
-        const settings = subgraphSettings(name, region, { ...env, PORT: String(port), GEOFED_CATALOG_URL: catalogUrl });
-        const definition = kind.build({
-          region,
-          schemaPath: subgraph.schema.file ?? settings.schemaPath,
-          database,
-          ...(kind.database === 'catalog' && databases.has(`catalog-replica-${region}`) ? { replica: databases.get(`catalog-replica-${region}`)! } : {}),
-          replicaSettings: settings.replicas,
-          catalogUrl,
-          signingSecret: settings.secrets.current,
-          ...(testHooks ? { testHooks } : {}),
-        });
-        const instance: Instance = { definition, settings, regional: kind.database === 'regional', port, running: undefined };
-        instances.push(instance);
-        await start(instance);
-        bound[region] = instance.running!.url;
-      }
+      await Promise.all(
+        config.regions.map(async (region) => {
+          const port = ports === 'config' ? portOf(subgraph.urls[region]!) : 0;
+          const catalog = urls.get('catalog')?.[region];
+          const catalogUrl = catalog ? await via(region, region, catalog) : subgraph.urls[region]!;
+          // The same settings a standalone instance reads; the databases are the stack's own.
+          const settings = subgraphSettings(name, region, { ...env, PORT: String(port), GEOFED_CATALOG_URL: catalogUrl });
+          const replica = databases.handles.get(`catalog-replica-${region}`);
+          const definition = kind.build({
+            region,
+            schemaPath: subgraph.schema.file ?? settings.schemaPath,
+            database: kind.database === 'catalog' ? databases.primaryFor(region) : databases.handles.get(region)!,
+            ...(kind.database === 'catalog' && replica ? { replica } : {}),
+            replicaSettings: settings.replicas,
+            catalogUrl,
+            signingSecret: settings.secrets.current,
+            ...(testHooks ? { testHooks } : {}),
+          });
+          const instance: Instance = { definition, settings, regional: kind.database === 'regional', port, running: undefined };
+          instances.push(instance);
+          await start(instance);
+          bound[region] = instance.running!.url;
+        }),
+      );
       urls.set(subgraph.name, bound);
     }
-    const served: GeofedConfig = { ...config, subgraphs: config.subgraphs.map((s) => ({ ...s, urls: urls.get(s.name)! })) };
-    const report = testHooks?.reportSession ? sessionReport() : undefined;
-    const gateway = await startGateway({
-      config: served,
-      env: gatewayEnv(env),
-      ...(ports === 'ephemeral' ? { port: 0 } : {}),
-      ...(report ? { plugins: [report.plugin], observeSubgraphResponse: report.observer } : {}),
-      ...(reload ? { reloadConfig: reload.config, watch: reload.watch } : {}),
+    const gatewayRegions = options.gateways === 'per-region' ? config.regions : [config.gateway.region];
+    const configuredPort = (region: string) => (region === config.gateway.region ? config.gateway.port : portOf(config.gateways[region]!.url));
+    const gatewayPorts = new Map(await Promise.all(gatewayRegions.map(async (region) => [region, ports === 'config' ? configuredPort(region) : await freePort()] as const)));
+    const gatewayUrl = (region: string) => `http://127.0.0.1:${gatewayPorts.get(region)}`;
+    const servedBy = async (region: string): Promise<GeofedConfig> => ({
+      ...config,
+      gateway: { ...config.gateway, region, port: gatewayPorts.get(region)! },
+      subgraphs: await Promise.all(config.subgraphs.map(async (s) => ({ ...s, urls: Object.fromEntries(await Promise.all(Object.entries(urls.get(s.name)!).map(async ([r, url]) => [r, await via(region, r, url)] as const))) }))),
+      gateways: Object.fromEntries(
+        await Promise.all(Object.entries(config.gateways).map(async ([r, entry]) => [r, { ...entry, url: gatewayPorts.has(r) ? await via(region, r, gatewayUrl(r)) : entry.url }] as const)),
+      ),
     });
-    const inRegion = (region: string) => instances.filter((i) => i.regional && i.definition.region === region);
+    const report = testHooks?.reportSession ? sessionReport() : undefined;
+    const served = new Map<string, GeofedConfig>();
+    await Promise.all(
+      gatewayRegions.map(async (region) => {
+        served.set(region, await servedBy(region));
+        gateways.set(
+          region,
+          await startGateway({
+            config: served.get(region)!,
+            env: gatewayEnv(env),
+            plugins: [...(report ? [report.plugin] : []), ...(options.gatewayPlugins?.(region) ?? [])],
+            ...(report ? { observeSubgraphResponse: report.observer } : {}),
+            ...(options.reload && region === config.gateway.region ? { reloadConfig: options.reload.config, watch: options.reload.watch } : {}),
+          }),
+        );
+      }),
+    );
+    const instancesOf = (predicate: (instance: Instance) => boolean) => instances.filter(predicate);
+    const stopInstances = async (chosen: Instance[]) => {
+      for (const instance of chosen) {
+        await instance.running?.stop();
+        instance.running = undefined;
+      }
+    };
+    const startInstances = async (chosen: Instance[]) => {
+      for (const instance of chosen) if (!instance.running) await start(instance);
+    };
+    const one = (name: string, region: string) => instancesOf((i) => i.definition.name === name && i.definition.region === region);
     return {
-      gateway,
-      config: served,
+      gateway: gateways.get(config.gateway.region)!,
+      gateways,
+      config: served.get(config.gateway.region)!,
       get subgraphs() {
         return instances.flatMap((i) => (i.running ? [i.running] : []));
       },
-      databases,
+      databases: databases.handles,
       subgraph(name, region) {
-        const found = instances.find((i) => i.definition.name === name && i.definition.region === region)?.running;
+        const found = one(name, region)[0]?.running;
         if (!found) throw new Error(`no running ${name} subgraph in ${region}`);
         return found;
       },
-      async stopRegion(region) {
-        for (const instance of inRegion(region)) {
-          await instance.running?.stop();
-          instance.running = undefined;
-        }
-      },
-      async startRegion(region) {
-        for (const instance of inRegion(region)) if (!instance.running) await start(instance);
-      },
-      async stop() {
-        await gateway.stop();
-        await stopAll();
-      },
+      clientUrl: (clientRegion, gatewayRegion) => via(clientRegion, gatewayRegion, gateways.get(gatewayRegion)!.url),
+      stopRegion: (region) => stopInstances(instancesOf((i) => i.regional && i.definition.region === region)),
+      startRegion: (region) => startInstances(instancesOf((i) => i.regional && i.definition.region === region)),
+      stopSubgraphInstance: (name, region) => stopInstances(one(name, region)),
+      startSubgraphInstance: (name, region) => startInstances(one(name, region)),
+      stop: stopAll,
     };
   } catch (error) {
     await stopAll();
     throw error;
   }
-}
-
-export function portOf(url: string): number {
-  const parsed = new URL(url);
-  return parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
 }

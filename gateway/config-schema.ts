@@ -153,8 +153,8 @@ export function configSchema(path: string, env: GatewayEnv) {
         remoteExecution: file.routing.remoteExecution,
         hopWindowSeconds: file.routing.hopWindowSeconds,
         forwardTimeoutMs: file.routing.forwardTimeoutMs,
-        /** The regions global reads fail over to, nearest first (the gateway's own region excluded). */
-        globalFailover: file.routing.globalFailover[region] ?? byDistance(region, file.regions, roundTrips),
+        /** By gateway region: the regions its global reads fail over to, nearest first (its own excluded). */
+        globalFailover: Object.fromEntries(file.regions.map((r) => [r, file.routing.globalFailover[r] ?? byDistance(r, file.regions, roundTrips)])) as Readonly<Record<string, readonly string[]>>,
       },
       /** The subgraph that answers tenantDirectoryEntry(id:); undefined: every verified tenant lives in the one region. */
       tenantsDirectory: directory,

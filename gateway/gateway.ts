@@ -115,7 +115,7 @@ export async function startGateway({
     buildService: ({ name }) => {
       const subgraph = subgraphs.get(name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      return new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover, fetcher, metrics, circuitBreaker: config.circuitBreaker, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
+      return new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], fetcher, metrics, circuitBreaker: config.circuitBreaker, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
@@ -183,7 +183,7 @@ export async function startGateway({
 /** The directory subgraph's instances, the gateway's own region first, then its failover order. */
 function directoryUrls(config: GeofedConfig, name: string): string[] {
   const { urls } = findSubgraph(config, name);
-  return [config.gateway.region, ...config.routing.globalFailover].flatMap((r) => (urls[r] === undefined ? [] : [urls[r]]));
+  return [config.gateway.region, ...(config.routing.globalFailover[config.gateway.region] ?? [])].flatMap((r) => (urls[r] === undefined ? [] : [urls[r]]));
 }
 
 async function composeAtStart(config: GeofedConfig, introspect: (url: string) => Promise<string>): Promise<string> {

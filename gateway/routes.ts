@@ -4,7 +4,7 @@ import { ErrorCode, statusOfCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { executeApolloRequest, readRequestBody } from '../runtime/apollo-http.js';
 import { writeGraphQLError, writeJson, type RouteHandler } from '../runtime/http-server.js';
-import { logger } from '../runtime/logger.js';
+import { logFields, logger } from '../runtime/logger.js';
 import { applyCors } from './cors.js';
 import type { HomeForwarder } from './home-forwarding.js';
 import { verifyHop } from './hop-signature.js';
@@ -69,12 +69,15 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
       // A request forwarded once is never forwarded again: its home is here, or it is refused.
       if (hopCheck.hop) return refuse(res, ErrorCode.RESIDENCY_VIOLATION, `This gateway serves region "${region}"; the tenant's operations run in its home region only.`);
       if (remoteExecution === 'forward') {
+        logger.debug({ home: caller.region }, 'operation forwarded to its home region');
         await forwarder.forward(req, res, body.raw, caller.region);
         return caller;
       }
+      logger.debug({ home: caller.region }, 'operation of another region run here, fetching its home region (remote_execution: fetch)');
       metrics.remoteFetch(caller.region);
     }
     applyCors(req, res, allowedOrigins);
+    logger.debug({ hop: hopCheck.hop ? hopCheck.from : null, signedIn: caller !== null }, 'operation run here');
     if (caller) {
       res.setHeader(clientHeaders.homeRegion, caller.region);
       const endpoint = publicUrls[caller.region];
@@ -89,7 +92,7 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
   return {
     '/graphql': async (req, res, url) => {
       const started = process.hrtime.bigint();
-      const caller = await graphql(req, res, url);
+      const caller = await logFields.run({ gateway_region: region }, () => graphql(req, res, url));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', seconds);
     },

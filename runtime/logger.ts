@@ -1,13 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 
 const destinations = pino.multistream([{ level: 'trace', stream: pino.destination({ dest: 1, sync: false }) }]);
 
+/**
+ * Fields every line logged while serving a request carries (the region of the
+ * gateway that served it), whichever module logs: `logFields.run(fields, work)`.
+ */
+export const logFields = new AsyncLocalStorage<Readonly<Record<string, unknown>>>();
+const mixin = () => logFields.getStore() ?? {};
+
 /** One structured logger for every process. Logs carry no PII and no variables. */
-export const logger = pino({ level: 'info', base: { service: 'geofed' } }, destinations);
+export const logger = pino({ level: 'info', base: { service: 'geofed' }, mixin }, destinations);
 
 /** The audit trail: a level of its own, so that quieting the logs never silences it. */
-export const auditLogger = pino({ level: 'info', base: { service: 'geofed', audit: true } }, destinations);
+export const auditLogger = pino({ level: 'info', base: { service: 'geofed', audit: true }, mixin }, destinations);
 
 export interface LogLevels {
   /** pino level of the logs (`LOG_LEVEL`). @default 'info' */
