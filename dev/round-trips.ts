@@ -27,12 +27,3 @@ export function roundTripMs(from: string, to: string, table: RoundTripTable = RO
   if (!pair) throw new Error(`No round trip between ${JSON.stringify(from)} and ${JSON.stringify(to)} in the table`);
   return pair[2];
 }
-
-/** The regions other than `from`, nearest first; regions equally far keep the order they were given in. */
-export function byDistance(from: string, regions: readonly string[], table: RoundTripTable = ROUND_TRIPS): string[] {
-  return regions
-    .filter((region) => region !== from)
-    .map((region) => ({ region, ms: roundTripMs(from, region, table) }))
-    .sort((a, b) => a.ms - b.ms)
-    .map(({ region }) => region);
-}

@@ -9,16 +9,22 @@ import { databaseLayoutFromEnv, dataDirectory } from './database-layout.js';
 import { startStack } from './stack.js';
 
 // `npm start`: the whole deployment in one process, on PGlite unless database URLs are set.
-const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false } } });
+// `npm start -- --regions`: a gateway per region too, each on the port of gateways.<region>.url.
+const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, regions: { type: 'boolean', default: false } } });
 const env = gatewayEnv();
 setLogLevels({ log: env.logLevel, audit: env.auditLogLevel });
 
 await runUntilSignalled(async () => {
   const started = performance.now();
   const file = env.configPath;
-  const config = loadConfig(file);
+  // With one gateway, it serves every region by fetching their subgraphs itself (routing.remote_execution: fetch).
+  const load = () => {
+    const loaded = loadConfig(file);
+    return values.regions ? loaded : { ...loaded, routing: { ...loaded.routing, remoteExecution: 'fetch' as const } };
+  };
+  const config = load();
   const databases = databaseLayoutFromEnv(config.regions, process.env, { memory: values.memory });
-  const stack = await startStack({ config, databases, ports: 'config', reload: { config: () => loadConfig(file), watch: true } });
+  const stack = await startStack({ config, databases, ports: 'config', gateways: values.regions ? 'per-region' : 'one', reload: { config: load, watch: true } });
   // Schema edits reload by themselves; SIGHUP forces a reload, as in `npm run gateway`.
   process.on('SIGHUP', () => void stack.gateway.reload());
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -32,11 +38,12 @@ await runUntilSignalled(async () => {
   const drivers = [databases.catalog, ...Object.values(databases.regions)].map((t) => t.driver);
   const storage = drivers.every((d) => d === 'pglite') ? (values.memory ? 'PGlite in memory' : `PGlite in ${dataDirectory(process.env)}`) : 'PostgreSQL/PGlite per database URL';
   const rows = stack.config.subgraphs.map((s) => `  ${s.name.padEnd(8)} ${config.regions.map((r) => `${r}=${new URL(s.urls[r]!).port}`).join('  ')}`);
+  const gateways = [...stack.gateways].sort(([a], [b]) => config.regions.indexOf(a) - config.regions.indexOf(b)).map(([region, gateway]) => `  ${region.padEnd(6)} ${gateway.url}/graphql`);
   console.log(`
-geofed is ready in ${seconds}s (gateway region: ${config.gateway.region}; storage: ${storage})
+geofed is ready in ${seconds}s (storage: ${storage})
 
-  GraphQL  ${stack.gateway.url}/graphql
-  health   ${stack.gateway.url}/readyz   metrics ${stack.gateway.url}/metrics
+Gateways (GraphQL; /readyz, /metrics beside it)${values.regions ? ', one per region: a tenant\'s operations run at its home gateway' : ': one serves every region (start with --regions for one per region)'}:
+${gateways.join('\n')}
 
 Subgraph ports by region:
 ${rows.join('\n')}

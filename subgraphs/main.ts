@@ -2,6 +2,7 @@ import { parseCommandArgs, runCommand, UsageError, type Command } from '../runti
 import { setLogLevels } from '../runtime/logger.js';
 import { runUntilSignalled } from '../runtime/process.js';
 import { subgraphKinds } from './registry.js';
+import { SettingsError } from '../runtime/settings.js';
 import { subgraphNames, subgraphSettings, type SubgraphName } from './settings.js';
 import { openDatabase } from './shared/db.js';
 import { startSubgraph } from './shared/subgraph-server.js';
@@ -24,10 +25,16 @@ const subgraphCommand: Command = {
     if (extra.length > 0) throw new UsageError(`one subgraph only (got also ${extra.join(' ')})`);
     if (values.region === undefined) throw new UsageError('--region is required');
     const settings = subgraphSettings(name as SubgraphName, values.region);
+    const { database } = settings;
+    if (database === undefined) {
+      throw new SettingsError(
+        `${settings.subgraph} (${settings.region}) started on its own needs PostgreSQL: set ${settings.databaseVariable}. The instances of a deployment share their databases (every region's catalog one primary), and a PGlite folder belongs to one process: for an embedded database, run everything in one process with \`npm start\`.`,
+      );
+    }
     setLogLevels({ log: settings.logLevel, audit: settings.auditLogLevel });
     const kind = subgraphKinds[settings.subgraph];
     await runUntilSignalled(async () => {
-      const handle = await openDatabase(settings.database);
+      const handle = await openDatabase(database);
       const replica = settings.replica
         ? await openDatabase(settings.replica).catch(async (error: unknown) => {
             await handle.close();

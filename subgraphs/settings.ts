@@ -49,8 +49,6 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
       GEOFED_SUBGRAPH_SECRET_PREVIOUS: z.string().optional(),
       /** How far a signed request's timestamp may be from this instance's clock. */
       GEOFED_SIGNATURE_WINDOW_SECONDS: z.coerce.number<string>().int().positive().default(60),
-      /** PGlite's folder when no database URL is set (each instance gets `<dir>/<subgraph>-<region>`). */
-      GEOFED_DATA_DIR: z.string().default('.geofed/data'),
       /** A read with a consistency token waits this long for the replica, then reads the primary. */
       GEOFED_REPLICA_CONSISTENCY_WAIT_MS: milliseconds.default(100),
       /** A replica further behind the primary (WAL bytes) leaves the read path until it catches up. */
@@ -79,7 +77,8 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
       if (subgraph === 'orders' && env.GEOFED_CATALOG_URL === undefined && catalogPort === undefined) {
         context.issues.push({ code: 'custom', path: ['GEOFED_CATALOG_URL'], message: `needed: region "${region}" has no default catalog port`, input: undefined });
       }
-      const database: DatabaseTarget = databaseUrl ? { driver: 'postgres', url: databaseUrl } : { driver: 'pglite', dataDir: join(resolve(env.GEOFED_DATA_DIR), `${subgraph}-${region}`) };
+      // No embedded default: a PGlite folder belongs to one process, and an instance shares its databases.
+      const database: DatabaseTarget | undefined = databaseUrl ? { driver: 'postgres', url: databaseUrl } : undefined;
       return {
         subgraph,
         region,
@@ -89,7 +88,10 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
         secrets: subgraphSecrets(env.GEOFED_SUBGRAPH_SECRET, env.GEOFED_SUBGRAPH_SECRET_PREVIOUS),
         signatureWindowSeconds: env.GEOFED_SIGNATURE_WINDOW_SECONDS,
         schemaPath: resolve(env.GEOFED_SCHEMA_FILE ?? join(schemaFolder, `${subgraph}.graphql`)),
+        /** The instance's database (the catalog's primary); undefined until its URL is set. */
         database,
+        /** The variable that names the database. */
+        databaseVariable,
         /** The region's streaming replica of the catalog database (catalog only). */
         replica: replicaUrl ? ({ driver: 'postgres', url: replicaUrl } satisfies DatabaseTarget as DatabaseTarget) : undefined,
         replicas: {

@@ -57,7 +57,7 @@ describe('command line', () => {
   });
 
   it('production refuses to start without GEOFED_JWT_SECRET', async () => {
-    const { code, stderr } = await exitOf(['cli/geofed.ts', 'gateway'], { NODE_ENV: 'production', GEOFED_JWT_SECRET: '', GEOFED_SUBGRAPH_SECRET: 'a-subgraph-secret-of-32-characters-or-more', PORT: '0' });
+    const { code, stderr } = await exitOf(['cli/geofed.ts', 'gateway'], { NODE_ENV: 'production', GEOFED_JWT_SECRET: '', GEOFED_SUBGRAPH_SECRET: 'a-subgraph-secret-of-32-characters-or-more', GEOFED_GATEWAY_HOP_SECRET: 'a-hop-secret-of-32-characters-or-more-too', PORT: '0' });
     expect(code).toBe(1);
     expect(stderr).toContain('GEOFED_JWT_SECRET is not set');
   });

@@ -57,4 +57,18 @@ describe('supergraph.yaml', () => {
     expect(errorOf('regions: [us\nsubgraphs: {')).toContain('cannot be read as YAML');
     expect(errorOf(good, { GEOFED_SUBGRAPH_URL_CATALOG_US: 'ftp://x' })).toContain('GEOFED_SUBGRAPH_URL_CATALOG_US: expected an http(s) URL');
   });
+
+  it('orders global failover by the round trips of routing.round_trip_ms, nearest first', () => {
+    expect(loadConfig('supergraph.yaml', {}).routing.globalFailover).toEqual({
+      us: ['eu', 'latam', 'apac'],
+      eu: ['us', 'apac', 'latam'],
+      apac: ['eu', 'us', 'latam'],
+      latam: ['us', 'eu', 'apac'],
+    });
+  });
+
+  it('needs a gateway in every region to forward to', () => {
+    expect(errorOf(good.replace('  eu: { url: http://127.0.0.1:4001 }\n', ''))).toContain('gateways.eu: missing: routing.remote_execution "forward"');
+    expect(() => loadConfig(writeConfig(good.replace('  eu: { url: http://127.0.0.1:4001 }\n', '').replace('remote_execution: forward', 'remote_execution: fetch')), {})).not.toThrow();
+  });
 });

@@ -5,13 +5,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { createTestDatabases, type TestDatabases } from './fixtures/postgres.js';
 import { devToken, postGraphQL } from './fixtures/stack.js';
 
 // Each deployable loads only its own side: `npm run subgraph` no gateway code and no @apollo/gateway,
 // `npm run gateway` no database driver. Every process records the modules it loaded until it exits
 // (test/fixtures/module-recorder.mjs), after it has served a request, so lazy imports count.
 const records = mkdtempSync(join(tmpdir(), 'geofed-modules-'));
-const dataDir = mkdtempSync(join(tmpdir(), 'geofed-modules-data-'));
 const repo = pathToFileURL(resolve('.')).href;
 const children: ChildProcess[] = [];
 
@@ -59,13 +59,18 @@ function modulesOf(entry: string): string[][] {
 const repoModules = (modules: string[]) => modules.filter((url) => url.startsWith(`${repo}/`) && !url.includes('/node_modules/')).map((url) => url.slice(repo.length + 1));
 const packagesIn = (modules: string[], names: string[]) => names.filter((name) => modules.some((url) => url.includes(`/node_modules/${name}/`)));
 
+let databases: TestDatabases;
+
 beforeAll(async () => {
-  const subgraphEnv = { GEOFED_DATA_DIR: dataDir, PORT: '0' };
+  databases = await createTestDatabases(['catalog', 'eu']);
+  const subgraphEnv = { GEOFED_CATALOG_DATABASE_URL: databases.urls.catalog, GEOFED_DATABASE_URL_EU: databases.urls.eu, PORT: '0' };
   const [catalogUrl, usersUrl] = await Promise.all([
     npmRun(['subgraph', '--', 'catalog', '--region', 'us'], subgraphEnv),
     npmRun(['subgraph', '--', 'users', '--region', 'eu'], subgraphEnv),
   ]);
-  const file = parse(readFileSync('supergraph.yaml', 'utf8')) as { subgraphs: Record<string, { urls: Record<string, string>; schema: { file: string } }>; supergraph: string };
+  const file = parse(readFileSync('supergraph.yaml', 'utf8')) as { subgraphs: Record<string, { urls: Record<string, string>; schema: { file: string } }>; supergraph: string; routing: Record<string, unknown> };
+  // One gateway, in us, serves the eu tenant by fetching its region (no eu gateway runs here).
+  file.routing.remote_execution = 'fetch';
   file.subgraphs.catalog!.urls.us = `${catalogUrl}/graphql`;
   file.subgraphs.users!.urls.eu = `${usersUrl}/graphql`;
   for (const subgraph of Object.values(file.subgraphs)) subgraph.schema.file = resolve(subgraph.schema.file);
@@ -79,6 +84,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stopAll();
+  await databases?.drop();
 });
 
 describe('what each deployable loads', () => {

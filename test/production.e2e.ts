@@ -8,6 +8,7 @@ const env = {
   NODE_ENV: 'production',
   GEOFED_JWT_SECRET: 'production-suite-jwt-secret-0123456789abcdef',
   GEOFED_SUBGRAPH_SECRET: 'production-suite-subgraph-secret-0123456789',
+  GEOFED_GATEWAY_HOP_SECRET: 'production-suite-hop-secret-0123456789abcd',
 };
 let t: TestStack;
 const token = (tenantId: string, userId = firstUserOf(tenantId)!.id) => devToken(tenantId, userId, { env });

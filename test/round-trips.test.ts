@@ -1,6 +1,6 @@
 // The round-trip table of dev/: symmetric look-ups, nearest regions first, and no guesses for unknown pairs.
 import { describe, expect, it } from 'vitest';
-import { byDistance, roundTripMs, type RoundTripTable } from '../dev/round-trips.js';
+import { roundTripMs, type RoundTripTable } from '../dev/round-trips.js';
 
 const REGIONS = ['us', 'eu', 'apac', 'latam'];
 
@@ -24,31 +24,5 @@ describe('roundTripMs', () => {
     expect(() => roundTripMs('us', 'mars')).toThrow(new Error('No round trip between "us" and "mars" in the table'));
     const scaled: RoundTripTable = { withinRegionMs: 1, betweenRegionsMs: [['eu', 'us', 20]] };
     expect(() => roundTripMs('apac', 'eu', scaled)).toThrow(new Error('No round trip between "apac" and "eu" in the table'));
-  });
-});
-
-describe('byDistance', () => {
-  it('orders the other regions nearest first', () => {
-    expect(Object.fromEntries(REGIONS.map((from) => [from, byDistance(from, REGIONS)]))).toEqual({
-      us: ['eu', 'latam', 'apac'],
-      eu: ['us', 'apac', 'latam'],
-      apac: ['eu', 'us', 'latam'],
-      latam: ['us', 'eu', 'apac'],
-    });
-  });
-
-  it('keeps regions equally far in the order given', () => {
-    const even: RoundTripTable = {
-      withinRegionMs: 1,
-      betweenRegionsMs: [['eu', 'us', 20], ['eu', 'apac', 20], ['eu', 'latam', 10]],
-    };
-    expect([byDistance('eu', ['us', 'apac', 'latam', 'eu'], even), byDistance('eu', ['apac', 'eu', 'us', 'latam'], even)]).toEqual([
-      ['latam', 'us', 'apac'],
-      ['latam', 'apac', 'us'],
-    ]);
-  });
-
-  it('throws for a region the table cannot place', () => {
-    expect(() => byDistance('us', ['eu', 'mars'])).toThrow(new Error('No round trip between "us" and "mars" in the table'));
   });
 });

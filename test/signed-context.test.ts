@@ -51,6 +51,7 @@ describe('signed gateway → subgraph context', () => {
     const devSecret = 'geofed-dev-subgraph-secret-do-not-use-in-production';
     expect(() => gatewayEnv({ NODE_ENV: 'production' })).toThrow(/GEOFED_SUBGRAPH_SECRET: production needs a secret of its own/);
     expect(() => gatewayEnv({ NODE_ENV: 'production', GEOFED_SUBGRAPH_SECRET: devSecret })).toThrow(/GEOFED_SUBGRAPH_SECRET/);
+    expect(() => gatewayEnv({ NODE_ENV: 'production', GEOFED_SUBGRAPH_SECRET: 'x'.repeat(32) })).toThrow(/GEOFED_GATEWAY_HOP_SECRET: production needs a secret of its own/);
     expect(() => subgraphSettings('catalog', 'us', { NODE_ENV: 'production' })).toThrow(/GEOFED_SUBGRAPH_SECRET: production needs a secret of its own/);
     expect(() => subgraphSettings('orders', 'eu', { NODE_ENV: 'production', GEOFED_SUBGRAPH_SECRET: devSecret })).toThrow(/GEOFED_SUBGRAPH_SECRET/);
   });
