@@ -17,7 +17,7 @@ try {
   const t = await startTestStack('postgres', { catalog: { primary: cluster.primary.url('geofed_catalog'), replicas: { us: cluster.replicas.us!.url('geofed_catalog') } } });
   try {
     await cluster.waitForReplay();
-    const admin = await devToken('globex', 'usr_globex_1', { roles: ['admin'] });
+    const admin = await devToken('globex', 'usr_globex_1', { roles: ['platform-operator'] });
     const write = await request(t.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },

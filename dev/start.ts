@@ -28,13 +28,17 @@ await runUntilSignalled(async () => {
   // Schema edits reload by themselves; SIGHUP forces a reload, as in `npm run gateway`.
   process.on('SIGHUP', () => void stack.gateway.reload());
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const secret = jwtSecret(env);
-  const tokens = await Promise.all(
-    seedTenants.map(async (tenant) => {
-      const user = firstUserOf(tenant.id)!;
-      return `  ${tenant.id.padEnd(9)} (${tenant.region}, ${user.name}):\n    ${await signToken({ tenantId: tenant.id, userId: user.id, roles: ['admin'] }, secret)}`;
-    }),
-  );
+  // Dev tokens carry no role: a tenant's admin and the platform operator are minted on purpose (npx geofed token --role …).
+  // Production prints neither tokens nor names.
+  const secret = env.production ? undefined : jwtSecret(env);
+  const tokens = secret
+    ? await Promise.all(
+        seedTenants.map(async (tenant) => {
+          const user = firstUserOf(tenant.id)!;
+          return `  ${tenant.id.padEnd(9)} (${tenant.region}, ${user.name}):\n    ${await signToken({ tenantId: tenant.id, userId: user.id, roles: [] }, secret)}`;
+        }),
+      )
+    : [];
   const drivers = [databases.catalog, ...Object.values(databases.regions)].map((t) => t.driver);
   const storage = drivers.every((d) => d === 'pglite') ? (values.memory ? 'PGlite in memory' : `PGlite in ${dataDirectory(process.env)}`) : 'PostgreSQL/PGlite per database URL';
   const rows = stack.config.subgraphs.map((s) => `  ${s.name.padEnd(8)} ${config.regions.map((r) => `${r}=${new URL(s.urls[r]!).port}`).join('  ')}`);
@@ -48,8 +52,11 @@ ${gateways.join('\n')}
 Subgraph ports by region:
 ${rows.join('\n')}
 
-Dev tokens (first user of each tenant, with the admin role):
-${tokens.join('\n')}
+${
+  tokens.length > 0
+    ? `Dev tokens (first user of each tenant, no role; \`npx geofed token --tenant globex --role platform-operator\` may write the catalog):\n${tokens.join('\n')}`
+    : 'No dev tokens in production: mint tokens with your identity provider.'
+}
 
 Try:
   curl -s ${stack.gateway.url}/graphql -H 'content-type: application/json' -d '{"query":"{ products(first: 3) { name priceCents } }"}'

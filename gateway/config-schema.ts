@@ -69,6 +69,8 @@ const gatewaySection = settingsSection({
   max_body_bytes: positiveInteger.default(1_048_576),
   /** Schema introspection. @default on, except with NODE_ENV=production */
   introspection: z.boolean().optional(),
+  /** Name the internal subgraph (`extensions.serviceName`) on errors it raised; off, a prober learns nothing of the topology. */
+  error_service_names: z.boolean().default(false),
 }).prefault({});
 
 const fileSchema = z.strictObject({
@@ -116,6 +118,8 @@ export function configSchema(path: string, env: GatewayEnv) {
   const base = dirname(path);
   return fileSchema.transform((file, context) => {
     const problem = (at: string, message: string) => context.issues.push({ code: 'custom', path: [at], message, input: undefined });
+    /** The longest lifetime (`exp − iat`) a token may have; a token without `exp` is refused. */
+    max_token_lifetime_seconds: positiveInteger.default(86_400),
     const region = env.region ?? file.gateway.region ?? file.regions[0]!;
     if (!file.regions.includes(region)) problem(env.region ? 'GEOFED_REGION' : 'gateway.region', `"${region}" is not one of regions [${file.regions.join(', ')}]`);
     const subgraphs = Object.entries(file.subgraphs).map(([name, entry]) => resolveSubgraph(name, entry, file.regions, base, env, problem));

@@ -12,13 +12,14 @@ import { logger } from '../runtime/logger.js';
 import { composeSupergraph, type CompositionResult } from './compose.js';
 import { ConfigError, findSubgraph, scopeLookup, type GeofedConfig } from './config.js';
 import { gatewayEnv, type GatewayEnv } from './env.js';
-import { maskInternals } from './error-masking.js';
+import { errorMasking } from './error-masking.js';
 import { GatewayMetrics } from './metrics.js';
 import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource, type SubgraphResponseObserver } from './regional-data-source.js';
 import { homeForwarder } from './home-forwarding.js';
-import { memoryNonceStore, upstashNonceStore } from './nonce-store.js';
+import { memoryNonceStore } from '../runtime/nonce-store.js';
+import { upstashNonceStore } from './nonce-store.js';
 import { callerResolver, type GatewayContext } from './request-context.js';
 import { gatewayRoutes } from './routes.js';
 import { signingFetcher } from './signing-fetcher.js';
@@ -134,7 +135,7 @@ export async function startGateway({
     hideSchemaDetailsFromClientErrors: env.production,
     // Shutdown is ours: the process drains HTTP first, then stops Apollo (see runtime/process.ts).
     stopOnTerminationSignals: false,
-    formatError: maskInternals,
+    formatError: errorMasking({ hideSchemaDetails: env.production, exposeServiceNames: config.gateway.errorServiceNames }),
   });
   await server.start();
 

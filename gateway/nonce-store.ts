@@ -1,30 +1,5 @@
 import { Redis } from '@upstash/redis';
-import { LRUCache } from 'lru-cache';
-
-/** Where a home gateway remembers the nonces of the hops it accepted, for the signature window. */
-export interface NonceStore {
-  /** True the first time a nonce is seen within `ttlMs`; false for a replay. */
-  claim(nonce: string, ttlMs: number): Promise<boolean>;
-  close(): Promise<void>;
-}
-
-/** The most nonces one process remembers: a window's worth of forwarded requests at a high rate. */
-const maxRememberedNonces = 1_000_000;
-
-/** One process's memory: right for one gateway per region. */
-export function memoryNonceStore(max = maxRememberedNonces): NonceStore {
-  const seen = new LRUCache<string, true>({ max, ttlAutopurge: false });
-  return {
-    async claim(nonce, ttlMs) {
-      if (seen.has(nonce)) return false;
-      seen.set(nonce, true, { ttl: ttlMs });
-      return true;
-    },
-    async close() {
-      seen.clear();
-    },
-  };
-}
+import type { NonceStore } from '../runtime/nonce-store.js';
 
 export interface UpstashNonceOptions {
   readonly url: string;

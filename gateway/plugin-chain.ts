@@ -6,6 +6,7 @@ import type { CostModel } from '../plugins/cost/calculator.js';
 import { costPlugin } from '../plugins/cost/index.js';
 import { globalFields, type FieldOwnership, type ScopeOf } from '../plugins/field-ownership.js';
 import { httpStatusPlugin } from '../plugins/http-status.js';
+import { inputSafetyPlugin } from '../plugins/input-safety.js';
 import { jurisdictionPlugin } from '../plugins/jurisdiction.js';
 import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
 import type { BucketStore } from '../plugins/rate-limit/store.js';
@@ -35,7 +36,8 @@ export interface PluginChainOptions {
 /**
  * Step 3 of a request, and the response side of step 7: the plugins in the
  * order a request meets them. Before any subgraph is called: the persisted
- * query is checked, an anonymous operation that reads regional data is
+ * query is checked, input graphql-js or a database would turn into a 500 is
+ * refused with a 4xx, an anonymous operation that reads regional data is
  * refused, the operation is priced and refused over the maximum, and its cost
  * is debited from the caller's budgets. Then Apollo plans and fetches through
  * the regional data source (regional-data-source.ts). On the way out:
@@ -46,6 +48,7 @@ export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucke
   const maxOperationCost = config.cost.maxOperationCost;
   return [
     ...persistedQueries,
+    inputSafetyPlugin(),
     jurisdictionPlugin({ ownership: () => analysis().ownership, scopeOf }),
     costPlugin({ model, maxOperationCost }),
     ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost, gatewayRegion: config.gateway.region, store: bucketStore, registry })] : []),

@@ -9,7 +9,7 @@ import { applyCors } from './cors.js';
 import type { HomeForwarder } from './home-forwarding.js';
 import { verifyHop } from './hop-signature.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { NonceStore } from './nonce-store.js';
+import type { NonceStore } from '../runtime/nonce-store.js';
 import type { ReadinessReport } from './readiness.js';
 import { contextOf, type Caller, type GatewayContext } from './request-context.js';
 import type { SupergraphStatus } from './supergraph-source.js';

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { minimumSecretLength } from '../protocol/secrets.js';
+import { headerSafeValue, rolePattern } from '../protocol/signed-context.js';
 import { ConfigError } from './config-error.js';
 
 /** `auth` of supergraph.yaml, with the environment's overrides. */
@@ -11,6 +12,8 @@ export interface AuthSettings {
   readonly issuer?: string | undefined;
   /** Required `aud` claim, when set. */
   readonly audience?: string | undefined;
+  /** The longest lifetime a token may have (`exp − iat`, or `exp −` now without `iat`). */
+  readonly maxTokenLifetimeSeconds: number;
 }
 
 /** What token handling reads of the environment (see env.ts). */
@@ -93,11 +96,16 @@ export function tokenVerifier(auth: AuthSettings, env: TokenEnv): TokenVerifier 
       ({ payload } = await jwtVerify(token, keyFor, {
         algorithms,
         clockTolerance: clockToleranceSeconds,
+        requiredClaims: ['exp'],
         ...(auth.issuer ? { issuer: auth.issuer } : {}),
         ...(auth.audience ? { audience: auth.audience } : {}),
       }));
     } catch (error) {
       throw geofedError(ErrorCode.UNAUTHENTICATED, `Authentication failed: ${reasonOf(error)}. Get a new token and send it as "Authorization: Bearer <token>".`);
+    }
+    const lifetime = (payload.exp ?? 0) - (payload.iat ?? Math.floor(Date.now() / 1000));
+    if (lifetime > auth.maxTokenLifetimeSeconds) {
+      throw geofedError(ErrorCode.UNAUTHENTICATED, `Authentication failed: the token lives ${lifetime} s, longer than the ${auth.maxTokenLifetimeSeconds} s this gateway accepts (auth.max_token_lifetime_seconds). Get a shorter-lived token.`);
     }
     return claimsOf(payload);
   };
@@ -110,14 +118,26 @@ function reasonOf(error: unknown): string {
   return 'the token is malformed or its signature is invalid';
 }
 
+/**
+ * The claims geofed acts on, checked where they enter: each must travel
+ * safely in a signed header, so a `sub` with CR/LF or characters outside
+ * Latin-1, or a role with a NUL, a comma or a space, is refused here, naming
+ * the claim, rather than failing (or being split) downstream.
+ */
 function claimsOf(payload: JWTPayload): TokenClaims {
   const { tenant, sub } = payload;
   const roles = payload.roles ?? [];
   if (typeof tenant !== 'string' || tenant.length === 0 || typeof sub !== 'string' || sub.length === 0) {
     throw geofedError(ErrorCode.UNAUTHENTICATED, 'Authentication failed: the token needs a "sub" and a "tenant" claim, both strings.');
   }
+  for (const [claim, value] of [['sub', sub], ['tenant', tenant]] as const) {
+    if (!headerSafeValue.test(value)) throw geofedError(ErrorCode.UNAUTHENTICATED, `Authentication failed: the "${claim}" claim holds characters geofed does not accept (control characters such as CR/LF, characters outside Latin-1, or more than 255 of them).`);
+  }
   if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) {
     throw geofedError(ErrorCode.UNAUTHENTICATED, 'Authentication failed: the "roles" claim must be a list of strings.');
+  }
+  if (!roles.every((role) => rolePattern.test(role))) {
+    throw geofedError(ErrorCode.UNAUTHENTICATED, 'Authentication failed: each of the "roles" claim\'s roles must be 1 to 64 letters, digits, "_", ".", ":" or "-" (no commas, spaces or control characters).');
   }
   return { userId: sub, tenantId: tenant, roles };
 }

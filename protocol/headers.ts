@@ -34,6 +34,8 @@ export const contextHeaders = {
   /** The client's read-your-writes token, inside the signature. */
   consistency: 'x-geofed-consistency',
   timestamp: 'x-geofed-timestamp',
+  /** Remembered by the subgraph for the signature window: a replayed request is refused. */
+  nonce: 'x-geofed-nonce',
   signature: 'x-geofed-signature',
 } as const;
 

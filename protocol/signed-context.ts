@@ -1,11 +1,11 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { contextHeaders } from './headers.js';
 
 /**
  * The caller context a gateway forwards to subgraphs, signed with HMAC-SHA256
- * over the method, the path, every context value, a timestamp and the SHA-256
- * of the body: captured headers can neither be replayed later nor carry
- * another query.
+ * over the method, the path, every context value, a timestamp, a nonce and
+ * the SHA-256 of the body: captured headers can neither carry another query
+ * nor be replayed (the subgraph remembers the nonce for the window).
  */
 export interface SignedCaller {
   readonly tenantId?: string;
@@ -20,8 +20,28 @@ export interface SignedCaller {
 /** An anonymous or system caller (directory lookups, probes): no tenant, no roles. */
 export const systemCaller: SignedCaller = { roles: [] };
 
-/** The context headers of a caller: the one place the caller becomes headers. */
+/**
+ * What a tenant id, a user id or a region may hold to travel in a header:
+ * visible characters of Latin-1, no control characters (so no CR/LF), no
+ * leading or trailing space, at most 255 of them.
+ */
+export const headerSafeValue = /^[\x21-\x7E\xA1-\xFF](?:[\x20-\x7E\xA0-\xFF]{0,253}[\x21-\x7E\xA1-\xFF])?$/;
+
+/**
+ * What a role may hold: letters, digits and `_ . : -`. Roles travel joined by
+ * commas, and no role can hold one, so a role can neither merge with another
+ * nor split into two (`viewer,admin` is refused, never read as admin).
+ */
+export const rolePattern = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The context headers of a caller: the one place the caller becomes headers.
+ * A value that could not travel intact (a role with a comma, an id with CR/LF)
+ * is a bug of the caller's checks, never something to encode.
+ */
 export function callerHeaders(caller: SignedCaller): Record<string, string> {
+  const unsafe = [caller.tenantId, caller.userId, caller.region].some((value) => value !== undefined && !headerSafeValue.test(value)) || caller.roles.some((role) => !rolePattern.test(role));
+  if (unsafe) throw new TypeError('a caller value cannot travel in a signed header: check token claims where they enter');
   const headers: Record<string, string> = {};
   if (caller.tenantId !== undefined) headers[contextHeaders.tenant] = caller.tenantId;
   if (caller.userId !== undefined) headers[contextHeaders.user] = caller.userId;
@@ -47,9 +67,9 @@ export function callerFromHeaders(headers: Readonly<Record<string, string | stri
   };
 }
 
-function canonical(method: string, path: string, caller: SignedCaller, timestamp: string, body: string | Uint8Array): string {
+function canonical(method: string, path: string, caller: SignedCaller, timestamp: string, nonce: string, body: string | Uint8Array): string {
   const bodyHash = createHash('sha256').update(body).digest('hex');
-  return ['geofed-v1', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', caller.consistency ?? '', timestamp, bodyHash].join('\n');
+  return ['geofed-v2', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', caller.consistency ?? '', timestamp, nonce, bodyHash].join('\n');
 }
 
 function hmac(secret: string, text: string): Buffer {
@@ -64,15 +84,17 @@ export function signedHeaders(
   nowMs = Date.now(),
 ): Record<string, string> {
   const timestamp = String(Math.floor(nowMs / 1000));
+  const nonce = randomBytes(16).toString('hex');
   const path = new URL(request.url).pathname;
   return {
     ...callerHeaders(caller),
     [contextHeaders.timestamp]: timestamp,
-    [contextHeaders.signature]: `v1=${hmac(secret, canonical(request.method, path, caller, timestamp, request.body)).toString('hex')}`,
+    [contextHeaders.nonce]: nonce,
+    [contextHeaders.signature]: `v2=${hmac(secret, canonical(request.method, path, caller, timestamp, nonce, request.body)).toString('hex')}`,
   };
 }
 
-export type VerifyResult = { readonly ok: true; readonly caller: SignedCaller } | { readonly ok: false; readonly reason: string };
+export type VerifyResult = { readonly ok: true; readonly caller: SignedCaller; readonly nonce: string } | { readonly ok: false; readonly reason: string };
 
 export interface VerifyOptions {
   readonly secrets: readonly string[];
@@ -87,17 +109,20 @@ export function verifySignedRequest(
 ): VerifyResult {
   const signature = request.headers[contextHeaders.signature];
   const timestamp = request.headers[contextHeaders.timestamp];
+  const nonce = request.headers[contextHeaders.nonce];
   if (typeof signature !== 'string' || typeof timestamp !== 'string' || signature === '' || timestamp === '') {
     return { ok: false, reason: 'the request is not signed by a geofed gateway' };
   }
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > windowSeconds) {
     return { ok: false, reason: `the signature timestamp is outside the ${windowSeconds}s window` };
   }
-  const match = /^v1=([0-9a-f]{64})$/.exec(signature);
-  if (!match) return { ok: false, reason: 'the signature is malformed' };
+  const match = /^v2=([0-9a-f]{64})$/.exec(signature);
+  if (!match || typeof nonce !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) return { ok: false, reason: 'the signature is malformed' };
   const caller = callerFromHeaders(request.headers);
+  // A gateway never signs a role outside the pattern: such a header was not written by one.
+  if (!caller.roles.every((role) => rolePattern.test(role))) return { ok: false, reason: 'the signature is malformed' };
   const given = Buffer.from(match[1]!, 'hex');
-  const text = canonical(request.method, request.path, caller, timestamp, request.body);
+  const text = canonical(request.method, request.path, caller, timestamp, nonce, request.body);
   const valid = secrets.some((secret) => timingSafeEqual(hmac(secret, text), given));
-  return valid ? { ok: true, caller } : { ok: false, reason: 'the signature does not match' };
+  return valid ? { ok: true, caller, nonce } : { ok: false, reason: 'the signature does not match' };
 }

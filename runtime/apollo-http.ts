@@ -51,13 +51,13 @@ export async function writeApolloResponse(res: ServerResponse, response: HTTPGra
   res.end();
 }
 
-export type RequestBody =
-  | { ok: true; raw: Buffer; parsed: unknown }
-  | { ok: false; status: 400 | 413; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
+type BodyError = { ok: false; status: 400 | 413; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
+export type RawBody = { ok: true; raw: Buffer } | BodyError;
+export type RequestBody = { ok: true; raw: Buffer; parsed: unknown } | BodyError;
 
-/** Reads a POST body up to `maxBytes`; JSON bodies are parsed, a malformed one is a 400, an oversized one a 413. */
-export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
-  if (req.method !== 'POST') return { ok: true, raw: Buffer.alloc(0), parsed: undefined };
+/** Reads a POST body up to `maxBytes` as bytes, parsing nothing (a subgraph verifies the signature first); an oversized one is a 413. */
+export async function readRawBody(req: IncomingMessage, maxBytes: number): Promise<RawBody> {
+  if (req.method !== 'POST') return { ok: true, raw: Buffer.alloc(0) };
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -67,7 +67,18 @@ export async function readRequestBody(req: IncomingMessage, maxBytes: number): P
     }
     chunks.push(chunk);
   }
-  const raw = Buffer.concat(chunks);
+  return { ok: true, raw: Buffer.concat(chunks) };
+}
+
+/** Reads a POST body up to `maxBytes`; JSON bodies are parsed, a malformed one is a 400, an oversized one a 413. */
+export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
+  const body = await readRawBody(req, maxBytes);
+  return body.ok ? parseRequestBody(req, body.raw) : body;
+}
+
+/** The body as Apollo reads it: JSON when the content type says so (a malformed one is a 400), else the text. */
+export function parseRequestBody(req: IncomingMessage, raw: Buffer): RequestBody {
+  if (req.method !== 'POST') return { ok: true, raw, parsed: undefined };
   const text = raw.toString('utf8');
   const contentType = req.headers['content-type'] ?? '';
   if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {

@@ -27,7 +27,7 @@ describe('command line', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    expect(await tokenVerifier({}, gatewayEnv({}))(stdout.trim())).toEqual({ tenantId: 'initech', userId: 'usr_initech_1', roles: ['admin'] });
+    expect(await tokenVerifier({ maxTokenLifetimeSeconds: 86_400 }, gatewayEnv({}))(stdout.trim())).toEqual({ tenantId: 'initech', userId: 'usr_initech_1', roles: ['admin'] });
     expect(decodeJwt(stdout.trim())).not.toHaveProperty('region');
   });
 

@@ -149,7 +149,7 @@ describe('writes and authorization', () => {
     }
   });
 
-  it('refuses a suspended tenant and upsertProduct without the admin role', async () => {
+  it('refuses a suspended tenant, and upsertProduct to anyone but a platform operator (a tenant\'s admin included)', async () => {
     // A tenant of its own, created suspended: no other test's tenant changes state.
     const hooli = `hooli_${randomUUID().slice(0, 8)}`;
     await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values (${hooli}, 'Hooli', 'us', 'free', 'suspended')`);
@@ -157,8 +157,10 @@ describe('writes and authorization', () => {
     expectRefused(outcome(suspended), refusedWith(403, 'FORBIDDEN'), 'suspended tenant');
     const mutation = 'mutation { upsertProduct(id: "prd_99", name: "Hoverboard", priceCents: 9900) { id name } }';
     const denied = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2') });
-    expectRefused(outcome(denied), refusedWith(403, 'FORBIDDEN', null), 'upsertProduct without admin');
-    const allowed = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2', { roles: ['admin'] }) });
+    expectRefused(outcome(denied), refusedWith(403, 'FORBIDDEN', null), 'upsertProduct without a role');
+    const tenantAdmin = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2', { roles: ['admin'] }) });
+    expectRefused(outcome(tenantAdmin), refusedWith(403, 'FORBIDDEN', null), 'upsertProduct by a tenant\'s admin');
+    const allowed = await postGraphQL(t.graphqlUrl, mutation, { token: await devToken('globex', 'usr_globex_2', { roles: ['platform-operator'] }) });
     expect(allowed.body.data).toEqual({ upsertProduct: { id: 'prd_99', name: 'Hoverboard' } });
   });
 });

@@ -125,7 +125,7 @@ describe('home-region execution (forward)', () => {
   });
 
   it('reads a write from another region with the consistency token', async () => {
-    const admin = await devToken('globex', 'usr_globex_1', { roles: ['admin'] });
+    const admin = await devToken('globex', 'usr_globex_1', { roles: ['platform-operator'] });
     const id = `prd_geo_${randomUUID().slice(0, 8)}`;
     const write = await fromRegion('us', `mutation { upsertProduct(id: "${id}", name: "Geo Lamp", priceCents: 4200) { id } }`, { token: admin });
     const token = write.result.headers.get('geofed-consistency');

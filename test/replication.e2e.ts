@@ -51,7 +51,7 @@ describe('catalog on streaming replicas', () => {
   });
 
   it('gives read-your-writes across regions with the consistency token', async () => {
-    const admin = await devToken('globex', 'usr_globex_1', { roles: ['admin'] });
+    const admin = await devToken('globex', 'usr_globex_1', { roles: ['platform-operator'] });
     const before = productName(await postGraphQL(eu(), '{ product(id: "prd_02") { name } }'));
     await cluster.pauseReplay('eu');
     try {
@@ -135,7 +135,7 @@ describe('catalog on streaming replicas', () => {
       const read = await postGraphQL(eu(), '{ products(first: 1) { id name } }');
       expect(read.status).toBe(200);
       expect(catalogSession(read)).toMatchObject({ serverPort: cluster.replicas.eu!.port, inRecovery: true });
-      const write = await postGraphQL(us(), 'mutation { upsertProduct(id: "prd_03", name: "Giant Magnet", priceCents: 3173) { id } }', { token: await devToken('globex', 'usr_globex_1', { roles: ['admin'] }) });
+      const write = await postGraphQL(us(), 'mutation { upsertProduct(id: "prd_03", name: "Giant Magnet", priceCents: 3173) { id } }', { token: await devToken('globex', 'usr_globex_1', { roles: ['platform-operator'] }) });
       expect(write.status).toBe(503);
       expect(write.body.errors?.[0]?.extensions?.code).toBe('PRIMARY_UNAVAILABLE');
       expect(JSON.stringify(write.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);

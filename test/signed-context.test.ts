@@ -18,8 +18,16 @@ function verify(headers: Record<string, string>, overrides: { body?: string; pat
 describe('signed gateway → subgraph context', () => {
   const headers = signedHeaders('current-secret', { method: 'POST', url, body }, caller, now);
 
-  it('carries the caller to a subgraph that holds the secret', () => {
-    expect(verify(headers)).toEqual({ ok: true, caller });
+  it('carries the caller to a subgraph that holds the secret, with a nonce of its own', () => {
+    expect(verify(headers)).toEqual({ ok: true, caller, nonce: headers['x-geofed-nonce'] });
+    expect(signedHeaders('current-secret', { method: 'POST', url, body }, caller, now)['x-geofed-nonce']).not.toBe(headers['x-geofed-nonce']);
+  });
+
+  it('cannot be made to merge or split roles: a role outside the pattern never reaches a subgraph', () => {
+    expect(() => signedHeaders('current-secret', { method: 'POST', url, body }, { ...caller, roles: ['viewer,admin'] }, now)).toThrow(TypeError);
+    expect(() => signedHeaders('current-secret', { method: 'POST', url, body }, { ...caller, userId: 'usr\r\nx-geofed-roles: admin' }, now)).toThrow(TypeError);
+    expect(verify({ ...headers, 'x-geofed-roles': 'admin,viewer admin' })).toMatchObject({ ok: false, reason: 'the signature is malformed' });
+    expect(verify({ ...headers, 'x-geofed-nonce': 'ab'.repeat(16) })).toMatchObject({ ok: false, reason: 'the signature does not match' });
   });
 
   it('refuses a captured signature reused with another body, path, method or caller', () => {

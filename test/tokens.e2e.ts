@@ -62,7 +62,7 @@ const devEnv = { production: false };
 
 describe('token verification', () => {
   it('accepts RS256 and ES256 tokens from the JWKS, and HS256 dev tokens outside production', async () => {
-    const verify = tokenVerifier({ jwksUrl, issuer, audience }, devEnv);
+    const verify = tokenVerifier({ jwksUrl, issuer, audience, maxTokenLifetimeSeconds: 86_400 }, devEnv);
     const claims = { tenantId: 'acme', userId: 'usr_acme_1', roles: ['admin'] };
     expect(await verify(await token(rsa, 'RS256', 'rsa-1'))).toEqual(claims);
     expect(await verify(await token(ec, 'ES256', 'ec-1'))).toEqual(claims);
@@ -71,7 +71,7 @@ describe('token verification', () => {
   });
 
   it('refuses wrong issuer, wrong audience, not-yet-valid, expired, unknown key and alg none', async () => {
-    const verify = tokenVerifier({ jwksUrl, issuer, audience }, devEnv);
+    const verify = tokenVerifier({ jwksUrl, issuer, audience, maxTokenLifetimeSeconds: 86_400 }, devEnv);
     const now = Math.floor(Date.now() / 1000);
     expect(await refusal(verify, await token(rsa, 'RS256', 'rsa-1', { iss: 'https://evil.test' }))).toContain('"iss" claim');
     expect(await refusal(verify, await token(rsa, 'RS256', 'rsa-1', { aud: 'another-app' }))).toContain('"aud" claim');
@@ -83,18 +83,18 @@ describe('token verification', () => {
   });
 
   it('in production, refuses HS256 when only a JWKS is configured, and refuses the dev secret', async () => {
-    const verify = tokenVerifier({ jwksUrl, issuer, audience }, { production: true });
+    const verify = tokenVerifier({ jwksUrl, issuer, audience, maxTokenLifetimeSeconds: 86_400 }, { production: true });
     expect(await verify(await token(rsa, 'RS256', 'rsa-1'))).toMatchObject({ tenantId: 'acme' });
     const hs = await signToken({ tenantId: 'acme', userId: 'usr_acme_1', roles: [] }, jwtSecret(devEnv));
     expect(await refusal(verify, hs)).toContain('algorithm is not accepted');
-    expect(() => tokenVerifier({}, { production: true })).toThrow(ConfigError);
-    expect(() => tokenVerifier({}, { production: true, jwtSecret: 'geofed-dev-secret-do-not-use-in-production' })).toThrow(/not the dev default/);
+    expect(() => tokenVerifier({ maxTokenLifetimeSeconds: 86_400 }, { production: true })).toThrow(ConfigError);
+    expect(() => tokenVerifier({ maxTokenLifetimeSeconds: 86_400 }, { production: true, jwtSecret: 'geofed-dev-secret-do-not-use-in-production' })).toThrow(/not the dev default/);
   });
 
   describe('through the gateway', () => {
     let t: TestStack;
     beforeAll(async () => {
-      t = await startTestStack('postgres', { configure: (config) => ({ ...config, auth: { jwksUrl, issuer, audience } }) });
+      t = await startTestStack('postgres', { configure: (config) => ({ ...config, auth: { ...config.auth, jwksUrl, issuer, audience } }) });
     });
     afterAll(async () => {
       await t?.stop();

@@ -22,7 +22,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { HeaderMap } from '@apollo/server';
-import { ErrorCode, statusOfCode } from '../../protocol/errors.js';
+import { ErrorCode, geofedError, statusOfCode } from '../../protocol/errors.js';
 import type { CostSite } from './types.js';
 import type { ListSize, SchemaCosts } from './schema-costs.js';
 
@@ -88,9 +88,7 @@ export function compileCostTree(document: DocumentNode, operationName: string | 
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName === undefined ? (operations.length === 1 ? operations[0] : undefined) : operations.find((o) => o.name?.value === operationName);
   if (!operation) {
-    throw new GraphQLError(operationName === undefined ? 'Must provide operation name if query contains multiple operations.' : `Unknown operation named "${operationName}".`, {
-      extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE },
-    });
+    throw geofedError(ErrorCode.OPERATION_RESOLUTION_FAILURE, operationName === undefined ? 'Must provide operation name if query contains multiple operations.' : 'The document has no operation of that name.');
   }
   const { schema } = options.costs;
   const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();

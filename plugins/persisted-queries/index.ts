@@ -59,11 +59,14 @@ class ListedFirstCache implements KeyValueCache<string> {
 
   async get(key: string): Promise<string | undefined> {
     const hash = hashOf(key);
+    // Not a sha256: no body can have it, and a client's garbage never becomes a store key.
+    if (!sha256Pattern.test(hash)) return undefined;
     return this.bodies.get(hash) ?? (await this.store?.get(hash));
   }
 
   async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
     const hash = hashOf(key);
+    if (!sha256Pattern.test(hash)) return;
     // A listed body needs no registration; without a store (safelist) nothing can be registered.
     if (this.bodies.has(hash) || !this.store) return;
     try {
@@ -78,6 +81,8 @@ class ListedFirstCache implements KeyValueCache<string> {
     return (await this.store?.delete(hashOf(key))) === true;
   }
 }
+
+const sha256Pattern = /^[0-9a-f]{64}$/;
 
 function hashOf(key: string): string {
   return key.startsWith(APOLLO_APQ_PREFIX) ? key.slice(APOLLO_APQ_PREFIX.length) : key;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { asc } from 'drizzle-orm';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { ErrorCode, resolverError } from '../../protocol/errors.js';
+import { roles } from '../../protocol/roles.js';
 import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
@@ -24,6 +25,14 @@ export interface CatalogContext {
 /** `products(first: Int = 20)` in schema/catalog.graphql. */
 const productsPageSize = 20;
 
+/**
+ * A product's price bound: orders multiply prices by quantities and sum them
+ * into a 32-bit GraphQL Int, and this bound (with the orders subgraph's) keeps
+ * every product an order can hold representable.
+ */
+const maxPriceCents = 10_000_000;
+const maxProductNameLength = 200;
+
 interface UpsertProductArgs { id?: string | null; name: string; priceCents: number }
 
 export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
@@ -36,11 +45,14 @@ export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
   },
   Mutation: {
     upsertProduct: async (_: unknown, args: UpsertProductArgs, { caller, primary, written }: CatalogContext) => {
-      requireRole(caller, 'admin');
-      if (!Number.isInteger(args.priceCents) || args.priceCents < 0) {
-        throw resolverError(ErrorCode.BAD_USER_INPUT, `priceCents must be a non-negative integer, got ${args.priceCents}.`);
+      requireRole(caller, roles.platformOperator);
+      if (!Number.isInteger(args.priceCents) || args.priceCents < 0 || args.priceCents > maxPriceCents) {
+        throw resolverError(ErrorCode.BAD_USER_INPUT, `priceCents must be a whole number from 0 to ${maxPriceCents}, got ${args.priceCents}.`);
       }
-      const values = { id: args.id ?? `prd_${randomUUID()}`, name: args.name, priceCents: args.priceCents };
+      const name = args.name.trim();
+      if (name.length === 0 || name.length > maxProductNameLength) throw resolverError(ErrorCode.BAD_USER_INPUT, `name must be 1 to ${maxProductNameLength} characters.`);
+      if (args.id !== undefined && args.id !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(args.id)) throw resolverError(ErrorCode.BAD_USER_INPUT, 'id must be 1 to 64 letters, digits, "_" or "-".');
+      const values = { id: args.id ?? `prd_${randomUUID()}`, name, priceCents: args.priceCents };
       return onPrimary(async () => {
         const [row] = await primary
           .insert(products)

@@ -20,6 +20,8 @@ interface OrderItemInput { productId: string; quantity: number }
 /** `User.orders(first: Int = 10)` in schema/orders.graphql. */
 const ordersPageSize = 10;
 const maxLines = 50;
+/** `Order.totalCents` and `order_items` prices are 32-bit integers (GraphQL Int, PostgreSQL integer). */
+const maxTotalCents = 2_147_483_647;
 const maxQuantity = 1_000;
 
 export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
@@ -40,6 +42,7 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
         unitPriceCents: priced.get(item.productId)!.priceCents,
       }));
       const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
+      if (totalCents > maxTotalCents) throw resolverError(ErrorCode.BAD_USER_INPUT, `The order's total of ${totalCents} cents is over the ${maxTotalCents} one order may hold; split it.`);
       return db.transaction(async (tx) => {
         const [order] = await tx.insert(orders).values({ id: orderId, tenantId, userId, status: 'placed', totalCents }).returning();
         await tx.insert(orderItems).values(items);

@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { sql } from 'drizzle-orm';
 import { parse, type GraphQLFormattedError } from 'graphql';
-import { httpGraphQLRequest, readRequestBody, writeApolloResponse } from '../../runtime/apollo-http.js';
+import { httpGraphQLRequest, parseRequestBody, readRawBody, writeApolloResponse } from '../../runtime/apollo-http.js';
 import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/http-server.js';
+import { describeError } from '../../runtime/error-report.js';
 import { logger } from '../../runtime/logger.js';
+import { memoryNonceStore } from '../../runtime/nonce-store.js';
 import { ErrorCode, statusOfCode } from '../../protocol/errors.js';
+import { nulCharacterError } from '../../protocol/input-rules.js';
 import { verifySignedRequest, type SignedCaller, type VerifyResult } from '../../protocol/signed-context.js';
 import type { Registry } from 'prom-client';
 import { tenantSetting, type Database, type DatabaseHandle } from './db.js';
@@ -110,7 +114,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
   const log = logger.child({ subgraph: definition.name, region: definition.region });
   const server = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(definition.plugins ?? []), ...(testHooks.reportSession ? [sessionReportPlugin<TContext>()] : [])],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), nulGuardPlugin<TContext>(), ...(definition.plugins ?? []), ...(testHooks.reportSession ? [sessionReportPlugin<TContext>()] : [])],
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
     introspection: !production,
@@ -119,15 +123,17 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     formatError: (formatted, error) => maskInternalError(formatted, error, log),
   });
   await server.start();
+  const nonces = memoryNonceStore();
   let requests = 0;
   const received: ReceivedRequest[] = [];
 
   const graphql = async (req: IncomingMessage, res: Parameters<typeof writeJson>[0], url: URL) => {
     requests += 1;
     const sequence = requests;
-    const body = await readRequestBody(req, maxSubgraphBodyBytes);
-    if (!body.ok) return writeGraphQLError(res, body.status, body.message, body.code);
+    const raw = await readRawBody(req, maxSubgraphBodyBytes);
+    if (!raw.ok) return writeGraphQLError(res, raw.status, raw.message, raw.code);
     // Nothing runs, not even parsing, before the gateway's signature is verified.
+    const body = { raw: raw.raw };
     const verified = verifySignedRequest(
       { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: body.raw },
       { secrets: security.secrets, windowSeconds: security.windowSeconds },
@@ -140,14 +146,28 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
       log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
       return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, `Refused: ${verified.reason}.`, ErrorCode.UNAUTHENTICATED);
     }
+    // A request replayed within the window (a captured mutation, say) runs once only.
+    if (!(await nonces.claim(verified.nonce, security.windowSeconds * 1_000))) {
+      log.warn('refused a replayed request');
+      return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, 'Refused: this signed request was received before.', ErrorCode.UNAUTHENTICATED);
+    }
     const { caller } = verified;
     if (definition.scope === 'regional' && caller.tenantId !== undefined && caller.region !== definition.region) {
       log.warn({ tenant: caller.tenantId, tenantRegion: caller.region ?? null }, 'refused a request for a tenant of another region');
       return writeGraphQLError(res, statusOfCode.RESIDENCY_VIOLATION, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`, ErrorCode.RESIDENCY_VIOLATION);
     }
-    const response = await definition.requestScope(caller, (db) =>
-      server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, body.parsed), context: async () => definition.context(caller, db) }),
-    );
+    const parsed = parseRequestBody(req, body.raw);
+    if (!parsed.ok) return writeGraphQLError(res, parsed.status, parsed.message, parsed.code);
+    let response;
+    try {
+      response = await definition.requestScope(caller, (db) =>
+        server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, parsed.parsed), context: async () => definition.context(caller, db) }),
+      );
+    } catch (error) {
+      // The request's transaction failed to commit (or to open): nothing it wrote stands, and its answer cannot be sent.
+      log.error({ error: describeError(error) }, 'request scope failed');
+      return writeGraphQLError(res, statusOfCode.INTERNAL_SERVER_ERROR, 'The request could not be completed and nothing was written; retry later.', ErrorCode.INTERNAL_SERVER_ERROR);
+    }
     await writeApolloResponse(res, response);
   };
 
@@ -173,6 +193,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
       definition.onStop?.();
       await http.stop();
       await server.stop();
+      await nonces.close();
     },
   };
 }
@@ -182,6 +203,20 @@ function metricsRoute(registry: Registry) {
     const text = await registry.metrics();
     res.writeHead(200, { 'content-type': registry.contentType });
     res.end(text);
+  };
+}
+
+/** Defence in depth behind the gateway's own check: a NUL in a string would fail in PostgreSQL, not as the caller's error. */
+function nulGuardPlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request }) {
+          const refused = nulCharacterError(document, request.variables);
+          if (refused) throw refused;
+        },
+      };
+    },
   };
 }
 
@@ -206,10 +241,14 @@ function sessionReportPlugin<TContext extends BaseContext & { db: Database }>():
   };
 }
 
-/** Errors without a code of ours are bugs or driver errors: their message may hold SQL, so it stays in the log. */
+/**
+ * Errors without a code of ours are bugs or driver errors: their message may
+ * hold SQL and its parameters, so neither the answer nor the log carries it
+ * (the log gets the error's class, code and hashes).
+ */
 function maskInternalError(formatted: GraphQLFormattedError, error: unknown, log: typeof logger): GraphQLFormattedError {
   if (formatted.extensions?.code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-  log.error({ err: error }, 'resolver failed');
+  log.error({ error: describeError(unwrapResolverError(error)), path: formatted.path ?? null }, 'resolver failed');
   return { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR }, ...(formatted.path ? { path: formatted.path } : {}) };
 }
 

@@ -1,0 +1,31 @@
+import { LRUCache } from 'lru-cache';
+
+/** Where a receiver remembers the nonces of the signed requests it accepted, for the signature window. */
+export interface NonceStore {
+  /** True the first time a nonce is seen within `ttlMs`; false for a replay. */
+  claim(nonce: string, ttlMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * The most nonces one process remembers: a minute's worth of signed requests
+ * at several thousand a second. Past it the oldest are forgotten first, so a
+ * replay of a request older than that many newer ones would pass: the bound
+ * keeps a flood from growing memory without limit.
+ */
+const maxRememberedNonces = 250_000;
+
+/** One process's memory. */
+export function memoryNonceStore(max = maxRememberedNonces): NonceStore {
+  const seen = new LRUCache<string, true>({ max });
+  return {
+    async claim(nonce, ttlMs) {
+      if (seen.has(nonce)) return false;
+      seen.set(nonce, true, { ttl: ttlMs });
+      return true;
+    },
+    async close() {
+      seen.clear();
+    },
+  };
+}
