@@ -105,6 +105,8 @@ const fileSchema = z.strictObject({
     issuer: z.string().min(1).optional(),
     /** Required `aud` claim, when set. */
     audience: z.string().min(1).optional(),
+    /** The longest lifetime (`exp − iat`) a token may have; a token without `exp` is refused. */
+    max_token_lifetime_seconds: positiveInteger.default(86_400),
   }).prefault({}),
 });
 
@@ -118,8 +120,6 @@ export function configSchema(path: string, env: GatewayEnv) {
   const base = dirname(path);
   return fileSchema.transform((file, context) => {
     const problem = (at: string, message: string) => context.issues.push({ code: 'custom', path: [at], message, input: undefined });
-    /** The longest lifetime (`exp − iat`) a token may have; a token without `exp` is refused. */
-    max_token_lifetime_seconds: positiveInteger.default(86_400),
     const region = env.region ?? file.gateway.region ?? file.regions[0]!;
     if (!file.regions.includes(region)) problem(env.region ? 'GEOFED_REGION' : 'gateway.region', `"${region}" is not one of regions [${file.regions.join(', ')}]`);
     const subgraphs = Object.entries(file.subgraphs).map(([name, entry]) => resolveSubgraph(name, entry, file.regions, base, env, problem));
