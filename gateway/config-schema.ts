@@ -89,6 +89,19 @@ const fileSchema = z.strictObject({
     /** How long an open breaker fails fast before it lets one trial request through. */
     open_ms: positiveInteger.default(5_000),
   }).prefault({}),
+  /** Flood protection of subgraph fetches, per subgraph and region (docs/flood-protection.md). */
+  subgraph_limits: settingsSection({
+    /** Fetches in flight at once to one subgraph in one region; the rest wait in its queue. */
+    max_in_flight: positiveInteger.default(64),
+    /** Fetches waiting for a slot, across callers; 0 sheds every fetch that cannot start at once. */
+    max_queue: nonNegativeInteger.default(256),
+    /** A fetch that gets no slot within this is shed (SUBGRAPH_OVERLOADED, 503, Retry-After); it never counts against subgraph_timeout_ms. */
+    queue_timeout_ms: positiveInteger.default(100),
+    /** The fraction of max_in_flight one tenant (or anonymous client address) may hold; at least one slot. */
+    max_share: z.number().gt(0).max(1).default(0.5),
+    /** Identical fetches in flight at once (same subgraph, region, caller and body; never a mutation's) share one. */
+    dedup: z.boolean().default(true),
+  }).prefault({}),
   limits: operationLimitSettings,
   cost: costSettings,
   rate_limits: rateLimitSettings,
@@ -164,6 +177,7 @@ export function configSchema(path: string, env: GatewayEnv) {
       tenantsDirectory: directory,
       subgraphs,
       circuitBreaker: file.circuit_breaker,
+      subgraphLimits: file.subgraph_limits,
       limits: file.limits,
       cost: file.cost,
       rateLimits: file.rate_limits,

@@ -13,6 +13,8 @@ import { composeSupergraph, type CompositionResult } from './compose.js';
 import { ConfigError, findSubgraph, scopeLookup, type GeofedConfig } from './config.js';
 import { gatewayEnv, type GatewayEnv } from './env.js';
 import { errorMasking } from './error-masking.js';
+import { withClientSignals } from './client-signal.js';
+import { SubgraphLimits } from './fetch-gate.js';
 import { GatewayMetrics } from './metrics.js';
 import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import { readinessProbe } from './readiness.js';
@@ -88,7 +90,8 @@ export async function startGateway({
   };
   const metrics = new GatewayMetrics();
   const secret = env.subgraphSecrets.current;
-  const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs });
+  const limits = new SubgraphLimits(config.subgraphLimits, metrics);
+  const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs, connectionsPerOrigin: limits.connectionsPerOrigin(config.subgraphs.flatMap((s) => Object.values(s.urls))) });
   const fetcher = signingFetcher(http.fetcher, secret);
   const subgraphs = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph]));
   const introspect = async (url: string) => {
@@ -116,7 +119,7 @@ export async function startGateway({
     buildService: ({ name }) => {
       const subgraph = subgraphs.get(name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      return new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], fetcher, metrics, circuitBreaker: config.circuitBreaker, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
+      return new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], fetcher, metrics, circuitBreaker: config.circuitBreaker, limits, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
@@ -161,7 +164,7 @@ export async function startGateway({
     ready: readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })), secret),
     supergraph: () => source.current(),
   });
-  const listener = await startHttpServer({ host, port, routes, onResponse: (res) => res.setHeader(clientHeaders.gatewayRegion, region) });
+  const listener = await startHttpServer({ host, port, routes: withClientSignals(routes), onResponse: (res) => res.setHeader(clientHeaders.gatewayRegion, region) });
   logger.info({ url: listener.url, region, supergraph: source.current().version }, 'gateway listening');
   if (watch) source.watch();
   return {

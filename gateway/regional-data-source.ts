@@ -9,7 +9,10 @@ import { clientHeaders } from '../protocol/headers.js';
 import { callerHeaders } from '../protocol/signed-context.js';
 import { auditRegionalFetch } from './audit.js';
 import { CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker.js';
+import { clientSignal } from './client-signal.js';
 import type { SubgraphConfig } from './config.js';
+import { BreakerRefused, fairnessKey, gatedFetcher, inFetchScope, type FetchScope, type SubgraphLimits } from './fetch-gate.js';
+import { FetchAbandoned, FetchShed, type ShedReason } from './fetch-limiter.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayContext } from './request-context.js';
 
@@ -24,6 +27,8 @@ export interface RegionalDataSourceOptions {
   readonly fetcher: Fetcher;
   readonly metrics: GatewayMetrics;
   readonly circuitBreaker: CircuitBreakerSettings;
+  /** The gateway's limiters and shared-fetch tables (fetch-gate.ts), kept across reloads. */
+  readonly limits: SubgraphLimits;
   /** Where a global subgraph's fetch goes when the gateway region's instance cannot be reached, nearest first. */
   readonly globalFailover: readonly string[];
   readonly observeResponse?: SubgraphResponseObserver;
@@ -35,7 +40,11 @@ export interface RegionalDataSourceOptions {
  * choice is made here, per fetch: a regional subgraph's fetch goes to the
  * tenant's home region, a global one to the gateway's own region, for queries
  * and mutations alike. Each region has its own RemoteGraphQLDataSource (so
- * Apollo's protocol handling stays as it is) and its own circuit breaker.
+ * Apollo's protocol handling stays as it is), its own circuit breaker, and
+ * the gateway's limiter of in-flight fetches to it (fetch-gate.ts): a fetch
+ * waits for a slot within its caller's share, or is shed (SUBGRAPH_OVERLOADED,
+ * 503 with Retry-After, never failed over), and the breaker counts only
+ * what the subgraph did with the fetches that were sent.
  * Regional data never fails over: a home region that cannot be reached is an
  * error, because its data must not be served from anywhere else. Global data
  * does: when the gateway's own instance cannot be reached, the next region of
@@ -49,10 +58,19 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
 
   constructor(private readonly options: RegionalDataSourceOptions) {
     this.perRegion = new Map(
-      Object.entries(options.subgraph.urls).map(([region, url]) => [
-        region,
-        { region, source: new ContextForwardingDataSource({ url, fetcher: options.fetcher }, options.subgraph.name, region, options.observeResponse), breaker: new CircuitBreaker(options.circuitBreaker) },
-      ]),
+      Object.entries(options.subgraph.urls).map(([region, url]) => {
+        const { name } = options.subgraph;
+        const fetcher = gatedFetcher({
+          subgraph: name,
+          region,
+          limiter: options.limits.limiter(name, region),
+          dedup: options.limits.dedup(name, region),
+          breaker: new CircuitBreaker(options.circuitBreaker),
+          metrics: options.metrics,
+          inner: options.fetcher,
+        });
+        return [region, { region, source: new ContextForwardingDataSource({ url, fetcher }, name, region, options.observeResponse) }];
+      }),
     );
   }
 
@@ -78,39 +96,48 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     throw last;
   }
 
-  /** One fetch to one region's instance, through its breaker. */
+  /** One fetch to one region's instance: a slot of its limiter, then its breaker (fetch-gate.ts). */
   private async fetchAt(region: string, request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { subgraph, metrics } = this.options;
     const target = this.perRegion.get(region);
     if (!target) throw new Unreached(this.unavailable(region));
+    const incoming = request.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION;
     const audit = (outcome: 'ok' | 'error' | 'refused') => {
-      if (subgraph.scope !== 'regional' || request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
+      if (subgraph.scope !== 'regional' || !incoming) return;
       const tenant = request.context.caller?.tenantId;
       if (tenant !== undefined) auditRegionalFetch({ tenant, region, subgraph: subgraph.name, operation: request.incomingRequestContext.operationName ?? null, outcome });
     };
-    if (!target.breaker.tryAcquire()) {
-      audit('refused');
-      throw new Unreached(this.unavailable(region));
-    }
-    const stopTimer = metrics.subgraphFetchTimer(subgraph.name, region);
+    // Schema loads and health checks carry no caller: no scope, so no slot and no sharing.
+    const scope: FetchScope | undefined = incoming
+      ? {
+          key: fairnessKey(request.context.caller, request.context.clientKey),
+          shareable: request.incomingRequestContext.operation?.operation !== 'mutation',
+          signal: clientSignal(),
+        }
+      : undefined;
     try {
-      const response = await target.source.process(request);
-      target.breaker.recordSuccess();
-      stopTimer('ok');
+      const response = await (scope ? inFetchScope(scope, () => target.source.process(request)) : target.source.process(request));
       audit('ok');
-      if (subgraph.scope === 'regional' && request.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION) {
-        request.context.dataRegions.add(region);
-      }
+      if (subgraph.scope === 'regional' && incoming) request.context.dataRegions.add(region);
       return response;
     } catch (error) {
-      stopTimer('error');
+      if (error instanceof FetchShed) {
+        metrics.fetchShed(subgraph.name, region, error.reason);
+        audit('refused');
+        throw this.overloaded(region, error.reason);
+      }
+      if (error instanceof FetchAbandoned) {
+        metrics.fetchAbandoned(subgraph.name, region);
+        audit('refused');
+        throw this.abandoned(region);
+      }
+      if (error instanceof BreakerRefused) {
+        audit('refused');
+        throw new Unreached(this.unavailable(region));
+      }
       audit('error');
       // A coded answer from the subgraph (401, 403…) means the region is up.
-      if (error instanceof SubgraphAnswerError) {
-        target.breaker.recordSuccess();
-        throw error;
-      }
-      target.breaker.recordFailure();
+      if (error instanceof SubgraphAnswerError) throw error;
       throw isNeverSent(error) ? new Unreached(this.unavailable(region)) : new Unavailable(this.unavailable(region));
     }
   }
@@ -129,13 +156,31 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
       ? geofedError(ErrorCode.REGION_UNAVAILABLE, `The tenant's home region (${region}) cannot be reached for ${subgraph.name}; its data is never served from another region. Retry later.`, { region })
       : geofedError(ErrorCode.SUBGRAPH_UNAVAILABLE, `The ${subgraph.name} service cannot be reached in any region; retry later.`);
   }
+
+  /** A shed fetch: this request only, never failed over (that would carry the flood to the next region). */
+  private overloaded(region: string, reason: ShedReason): GraphQLError {
+    const { subgraph } = this.options;
+    return geofedError(
+      ErrorCode.SUBGRAPH_OVERLOADED,
+      `The ${subgraph.name} service${subgraph.scope === 'regional' ? ` of region ${region}` : ''} is at its limit of requests in flight, so this one was not sent; retry after ${retryAfterSeconds} s.`,
+      { reason, retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
+  }
+
+  /** The client went away: nobody reads this answer, which never counts against the subgraph. */
+  private abandoned(region: string): GraphQLError {
+    return geofedError(ErrorCode.SUBGRAPH_OVERLOADED, `The client went away before the ${this.options.subgraph.name} fetch (${region}) was answered.`, { reason: 'client_gone' });
+  }
 }
 
 interface Target {
   readonly region: string;
   readonly source: RemoteGraphQLDataSource<GatewayContext>;
-  readonly breaker: CircuitBreaker;
 }
+
+/** The `Retry-After` of a shed fetch: the queue deadline is a fraction of a second, so the next second is soon enough. */
+const retryAfterSeconds = 1;
 
 /** A fetch that failed in transport: the instance may have received it. */
 class Unavailable extends GraphQLError {
