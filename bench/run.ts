@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
-// `npm run bench [-- --only me-query|cost-lookup|consistency|cdn]`: every benchmark in its own process, each printing
-// its table and writing it to bench/results/. Never part of `npm test`.
+// `npm run bench [-- --only me-query|cost-lookup|consistency|cdn|flood]`: every benchmark in its own process, each printing
+// its table and writing it to bench/results/. Never part of `npm test`. `flood` (about a minute of floods) runs only when named.
 const { values } = parseArgs({ allowPositionals: true, strict: false, options: { only: { type: 'string' } } });
-const benchmarks = ['me-query', 'cost-lookup', 'consistency', 'cdn'].filter((name) => values.only === undefined || values.only === name);
+const defaults = ['me-query', 'cost-lookup', 'consistency', 'cdn'];
+const onlyWhenNamed = ['flood'];
+const benchmarks = values.only === undefined ? defaults : [...defaults, ...onlyWhenNamed].filter((name) => values.only === name);
 for (const name of benchmarks) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...process.argv.slice(2)], { stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
