@@ -1,4 +1,4 @@
-import { openDatabase, subgraphKinds, type DatabaseHandle, type DatabaseTarget, type SubgraphName } from '../subgraphs/index.js';
+import { openDatabase, subgraphKinds, type DatabaseHandle, type DatabasePool, type DatabaseTarget, type SubgraphName } from '../subgraphs/index.js';
 import type { DatabaseLayout } from './database-layout.js';
 import type { Topology } from './topology.js';
 
@@ -15,6 +15,8 @@ export interface StackDatabaseOptions {
   readonly regions: readonly string[];
   readonly subgraphs: readonly SubgraphName[];
   readonly onQuery?: (database: string, sql: string) => void;
+  /** Each PostgreSQL handle's pool: the same setting a subgraph instance reads. */
+  readonly pool: DatabasePool;
   /** PostgreSQL connections of a region go through its links: to its own database, and to the primary in `primaryRegion`. */
   readonly topology?: { readonly links: Topology; readonly primaryRegion: string };
 }
@@ -24,12 +26,12 @@ export interface StackDatabaseOptions {
  * migrates and seeds them: one database per region (users and orders share
  * it, one after the other) and the catalog's.
  */
-export async function openStackDatabases({ layout, regions, subgraphs, onQuery, topology }: StackDatabaseOptions): Promise<StackDatabases> {
+export async function openStackDatabases({ layout, regions, subgraphs, onQuery, pool, topology }: StackDatabaseOptions): Promise<StackDatabases> {
   const handles = new Map<string, DatabaseHandle>();
   const perRegionPrimary = new Map<string, DatabaseHandle>();
   const open = async (name: string, target: DatabaseTarget, from?: string, to?: string) => {
     const routed = topology && target.driver === 'postgres' && from && to ? { ...target, url: await topology.links.via(from, to, target.url) } : target;
-    return openDatabase(routed, onQuery ? { onQuery: (sql) => onQuery(name, sql) } : {});
+    return openDatabase(routed, { pool, ...(onQuery ? { onQuery: (sql: string) => onQuery(name, sql) } : {}) });
   };
   const close = async () => {
     await Promise.allSettled([...handles.values(), ...perRegionPrimary.values()].map((handle) => handle.close()));

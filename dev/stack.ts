@@ -82,7 +82,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const unknown = config.subgraphs.find((s) => !(subgraphNames as readonly string[]).includes(s.name));
   if (unknown) throw new Error(`${config.file}: geofed has no subgraph "${unknown.name}" to start (it ships ${subgraphNames.join(', ')})`);
   const names = config.subgraphs.map((s) => s.name as SubgraphName);
-  const databases = await openStackDatabases({ layout: options.databases, regions: config.regions, subgraphs: names, ...(options.onQuery ? { onQuery: options.onQuery } : {}), ...(topology ? { topology } : {}) });
+  const databases = await openStackDatabases({ layout: options.databases, regions: config.regions, subgraphs: names, pool: subgraphSettings('catalog', config.regions[0]!, { ...env, PORT: '0' }).pool, ...(options.onQuery ? { onQuery: options.onQuery } : {}), ...(topology ? { topology } : {}) });
   const instances: Instance[] = [];
   const gateways = new Map<string, RunningGateway>();
   const via = (from: string, to: string, url: string) => (topology ? topology.links.via(from, to, url) : Promise.resolve(url));

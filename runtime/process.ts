@@ -1,3 +1,4 @@
+import { describeError } from './error-report.js';
 import { logger } from './logger.js';
 
 /**
@@ -24,6 +25,7 @@ export async function runUntilSignalled(start: () => Promise<{ stop(): Promise<v
     }
     process.exit(1);
   }
+  guardProcess();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -39,6 +41,16 @@ export async function runUntilSignalled(start: () => Promise<{ stop(): Promise<v
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/**
+ * A fault a driver raises outside any request (postgres.js on a socket that
+ * died, say) must not take every request of the process down with it: it is
+ * logged, as class, code and frames, and the process keeps serving.
+ */
+function guardProcess(): void {
+  process.on('uncaughtException', (error) => logger.error({ error: describeError(error) }, 'uncaught exception: logged, still serving'));
+  process.on('unhandledRejection', (reason) => logger.error({ error: describeError(reason) }, 'unhandled rejection: logged, still serving'));
 }
 
 function isAddressInUse(error: unknown): boolean {

@@ -34,9 +34,9 @@ const subgraphCommand: Command = {
     setLogLevels({ log: settings.logLevel, audit: settings.auditLogLevel });
     const kind = subgraphKinds[settings.subgraph];
     await runUntilSignalled(async () => {
-      const handle = await openDatabase(database);
+      const handle = await openDatabase(database, { pool: settings.pool });
       const replica = settings.replica
-        ? await openDatabase(settings.replica).catch(async (error: unknown) => {
+        ? await openDatabase(settings.replica, { pool: settings.pool }).catch(async (error: unknown) => {
             await handle.close();
             throw error;
           })

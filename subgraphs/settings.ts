@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { secretProblem, subgraphSecrets } from '../protocol/secrets.js';
 import { parseSettings, regionName, setVariables, SettingsError } from '../runtime/settings.js';
-import type { DatabaseTarget } from './shared/db.js';
+import { defaultPool, type DatabaseTarget } from './shared/db.js';
 
 /** The subgraphs geofed ships. */
 export const subgraphNames = ['catalog', 'users', 'orders'] as const;
@@ -57,6 +57,9 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
       /** The catalog instance the orders subgraph prices new orders at. */
       GEOFED_CATALOG_URL: z.url({ protocol: /^https?$/ }).optional(),
       GEOFED_SCHEMA_FILE: z.string().optional(),
+      /** Connections each database handle of the instance may hold (a catalog instance holds two: primary and replica). */
+      GEOFED_DATABASE_POOL_SIZE: z.coerce.number<string>().int().positive().default(defaultPool.size),
+      GEOFED_DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number<string>().int().positive().default(defaultPool.connectTimeoutMs),
       LOG_LEVEL: z.string().default('info'),
       GEOFED_AUDIT_LOG: z.string().default('info'),
     })
@@ -100,6 +103,7 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
           healthCheckIntervalMs: env.GEOFED_REPLICA_HEALTH_CHECK_INTERVAL_MS,
         },
         catalogUrl: env.GEOFED_CATALOG_URL ?? `http://127.0.0.1:${catalogPort ?? 0}/graphql`,
+        pool: { size: env.GEOFED_DATABASE_POOL_SIZE, connectTimeoutMs: env.GEOFED_DATABASE_CONNECT_TIMEOUT_MS },
         logLevel: env.LOG_LEVEL,
         auditLogLevel: env.GEOFED_AUDIT_LOG,
       };

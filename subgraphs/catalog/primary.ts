@@ -1,18 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql } from 'drizzle-orm';
 import { ErrorCode, resolverError } from '../../protocol/errors.js';
 import type { Database } from '../shared/db.js';
+import { isConnectionFailure } from '../shared/db-errors.js';
 import { rowsOf } from '../shared/rows.js';
 
-// Connection failures of postgres.js and PostgreSQL's "shutting down / cannot connect now" states.
-const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03']);
+/** Told, within a request's read scope, that the request wrote: such a request is never run twice. */
+export const writes = new AsyncLocalStorage<{ wrote: boolean }>();
 
 /** Runs a write on the primary; the primary being unreachable is PRIMARY_UNAVAILABLE, never a generic failure. */
 export async function onPrimary<T>(write: () => Promise<T>): Promise<T> {
+  const scope = writes.getStore();
+  if (scope) scope.wrote = true;
   try {
     return await write();
   } catch (error) {
-    const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-    if (code !== undefined && unreachable.has(code)) {
+    if (isConnectionFailure(error)) {
       throw resolverError(ErrorCode.PRIMARY_UNAVAILABLE, 'The catalog primary cannot be reached, so nothing was written; reads still work. Retry the write later.');
     }
     throw error;

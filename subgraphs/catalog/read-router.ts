@@ -1,9 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ReplicaSettings } from '../settings.js';
+import { describeError } from '../../runtime/error-report.js';
 import { logger } from '../../runtime/logger.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
+import { isConnectionFailure } from '../shared/db-errors.js';
 import { rowsOf } from '../shared/rows.js';
+import { writes } from './primary.js';
 
 export interface ReadRouterOptions {
   readonly region: string;
@@ -47,24 +50,30 @@ export class ReadRouter {
   /**
    * Runs `work` on the chosen server. On a replica it runs in one transaction,
    * whose start doubles as the liveness probe: a replica that cannot open one
-   * sends the read to the primary. On the primary it runs without one, so a
-   * write in the same request (on the primary's own connection, which PGlite
-   * has only one of) commits at once and its token covers it.
+   * sends the read to the primary. A read in flight when the replica dies
+   * (its transaction cannot commit, and the replica no longer answers) runs
+   * again, once, on the primary, so the client sees no error; a request that
+   * wrote is never run twice. On the primary it runs without a transaction,
+   * so a write in the same request (on the primary's own connection, which
+   * PGlite has only one of) commits at once and its token covers it.
    */
   async read<T>(token: string | undefined, work: (db: Database) => Promise<T>): Promise<T> {
     const { replica, primary } = this.options;
     const [target, reason] = replica && this.healthy ? await this.replicaFor(token, replica.db) : (['primary', replica ? 'replica unhealthy' : 'no replica'] as const);
     if (target === 'replica' && replica) {
       let started = false;
+      const scope = { wrote: false };
       try {
-        return await replica.db.transaction((tx) => {
-          started = true;
-          return work(tx as unknown as Database);
-        });
+        return await writes.run(scope, () =>
+          replica.db.transaction((tx) => {
+            started = true;
+            return work(tx as unknown as Database);
+          }),
+        );
       } catch (error) {
-        if (started) throw error;
-        this.markUnhealthy(`cannot open a transaction: ${(error as Error).message}`);
-        return this.count('primary', 'replica failed', () => work(primary.db));
+        if (started && (scope.wrote || !(isConnectionFailure(error) || !(await this.replicaAnswers())))) throw error;
+        this.markUnhealthy(started ? 'the connection died during a read' : 'cannot open a transaction', error);
+        return this.count('primary', started ? 'replica failed during the read' : 'replica failed', () => work(primary.db));
       } finally {
         if (started) this.reads.inc({ target: 'replica', reason });
       }
@@ -88,7 +97,7 @@ export class ReadRouter {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     } catch (error) {
-      this.markUnhealthy(`cannot check replay: ${(error as Error).message}`);
+      this.markUnhealthy('cannot check replay', error);
       return ['primary', 'replica failed'];
     }
   }
@@ -117,7 +126,7 @@ export class ReadRouter {
     } catch (error) {
       // With the primary down the lag is unknown; a reachable replica keeps serving reads.
       if (await this.replicaAnswers()) this.markHealthy();
-      else this.markUnhealthy((error as Error).message);
+      else this.markUnhealthy('the health check failed', error);
     }
   }
 
@@ -130,8 +139,8 @@ export class ReadRouter {
     }
   }
 
-  private markUnhealthy(reason: string): void {
-    if (this.healthy) this.log.warn({ reason }, 'replica taken out of the read path; reading the primary');
+  private markUnhealthy(reason: string, error?: unknown): void {
+    if (this.healthy) this.log.warn({ reason, ...(error === undefined ? {} : { error: describeError(error) }) }, 'replica taken out of the read path; reading the primary');
     this.healthy = false;
     this.replicaHealthy.set(0);
   }

@@ -44,7 +44,23 @@ export interface DatabaseHandle {
 export interface OpenOptions {
   /** Sees every SQL statement Drizzle sends (tests count queries with it). */
   readonly onQuery?: (sql: string) => void;
+  /** PostgreSQL pool (each subgraph instance's `GEOFED_DATABASE_POOL_SIZE`, `GEOFED_DATABASE_CONNECT_TIMEOUT_MS`). */
+  readonly pool?: DatabasePool;
 }
+
+export interface DatabasePool {
+  /** Connections this handle may hold: every process of a deployment shares PostgreSQL's max_connections. */
+  readonly size: number;
+  /** A connection not made by then fails the query (PRIMARY_UNAVAILABLE for a write) instead of waiting out the gateway's deadline. */
+  readonly connectTimeoutMs: number;
+}
+
+/** Four connections a handle: twelve subgraph processes (a catalog instance holds two handles) stay under 100 with room to spare. */
+export const defaultPool: DatabasePool = { size: 4, connectTimeoutMs: 1_000 };
+/** The advisory lock every geofed instance takes to migrate a database (any constant no other application uses). */
+const migrationLockKey = 7_301_446_337;
+/** Idle connections are closed after this, so a quiet instance gives its connections back. */
+const idleTimeoutSeconds = 30;
 
 /** A database that cannot be reached at start-up: a user's fix (a URL, a server to start), never a stack trace. */
 export class DatabaseUnavailableError extends StartupError {
@@ -58,7 +74,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     const db = drizzlePglite({ client, logger });
     return handle(db, 'pglite', (config) => migratePglite(db, config), () => client.close());
   }
-  const client = postgres(target.url, { max: 10, connect_timeout: 5, idle_timeout: 30, onnotice: () => {} });
+  const pool = options.pool ?? defaultPool;
+  const client = postgres(target.url, { max: pool.size, connect_timeout: pool.connectTimeoutMs / 1_000, idle_timeout: idleTimeoutSeconds, onnotice: () => {} });
   try {
     await client`select 1`;
   } catch (error) {
@@ -66,7 +83,18 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     throw new DatabaseUnavailableError(`cannot connect to PostgreSQL at ${redactUrl(target.url)}: ${(error as Error).message}`);
   }
   const db = drizzlePostgres({ client, logger });
-  return handle(db, 'postgres', (config) => migratePostgres(db, config), () => client.end({ timeout: 5 }));
+  // N instances started at once on one database migrate one after another: the first applies, the others find nothing to do.
+  const migrate = async (config: MigrateConfig) => {
+    const session = await client.reserve();
+    try {
+      await session`select pg_advisory_lock(${migrationLockKey})`;
+      await migratePostgres(db, config);
+    } finally {
+      await session`select pg_advisory_unlock(${migrationLockKey})`.catch(() => undefined);
+      session.release();
+    }
+  };
+  return handle(db, 'postgres', migrate, () => client.end({ timeout: 5 }));
 }
 
 type MigrateConfig = { migrationsFolder: string; migrationsTable: string };
