@@ -128,11 +128,12 @@ export function gatedFetcher({ subgraph, region, limiter, dedup, breaker, metric
       try {
         response = await inner(url, signal ? { ...init, signal } : init);
       } catch (error) {
-        stopTimer('error');
         if (signal?.aborted) {
+          stopTimer('abandoned');
           admission.released();
           throw new FetchAbandoned();
         }
+        stopTimer('error');
         admission.failed();
         throw error;
       }

@@ -91,7 +91,8 @@ export class GatewayMetrics {
     this.remoteFetches.inc({ home_region: homeRegion });
   }
 
-  subgraphFetchTimer(subgraph: string, region: string): (outcome: 'ok' | 'error') => void {
+  /** `abandoned`: the client went away and the fetch was cancelled; it says nothing of the subgraph. */
+  subgraphFetchTimer(subgraph: string, region: string): (outcome: 'ok' | 'error' | 'abandoned') => void {
     const end = this.subgraphFetchDuration.startTimer({ subgraph, region });
     return (outcome) => end({ outcome });
   }

@@ -22,7 +22,8 @@ export function subgraphFetcher({ timeoutMs, connectionsPerOrigin = 128 }: Subgr
       headers: init.headers as Record<string, string> | undefined,
       body: init.body as string | undefined,
       dispatcher: agent,
-      signal: AbortSignal.timeout(timeoutMs),
+      // The client going away (the data source passes its signal) cancels the fetch as the deadline does.
+      signal: init.signal ? AbortSignal.any([init.signal as AbortSignal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
     });
     const text = await response.body.text();
     return textResponse(url, response.statusCode, response.headers, text);
