@@ -61,8 +61,10 @@ const gatewaySection = settingsSection({
   port: z.number().int().min(0).max(65_535).optional(),
   /** Bound of one subgraph fetch (connect, headers and body); a regional fetch past it is REGION_UNAVAILABLE. */
   subgraph_timeout_ms: positiveInteger.default(2_000),
-  /** How long a tenants-directory answer is reused. */
+  /** How long a tenant's directory entry is reused. */
   tenant_cache_ttl_ms: nonNegativeInteger.default(30_000),
+  /** How long the directory's "no such tenant" is reused (a lookup that failed is never cached). */
+  tenant_not_found_ttl_ms: nonNegativeInteger.default(2_000),
   /** The subgraph that answers the tenants-directory lookup; without one, every verified tenant is served in the one region. */
   tenants_directory: z.string().min(1).optional(),
   /** Largest request body accepted (413 above it). */

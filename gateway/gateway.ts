@@ -145,7 +145,7 @@ export async function startGateway({
   const tenants =
     directory ??
     (config.tenantsDirectory !== undefined
-      ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, secret })
+      ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, notFoundTtlMs: config.gateway.tenantNotFoundTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, secret })
       : staticTenantDirectory(region, config.rateLimits.defaultPlan));
   const forwarder = homeForwarder({ gateways: config.gateways, from: region, hopSecret: env.hopSecrets.current, timeoutMs: config.routing.forwardTimeoutMs, registry: metrics.registry });
   const nonces = env.upstash ? upstashNonceStore({ ...env.upstash, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore();

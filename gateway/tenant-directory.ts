@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
+import { describeError } from '../runtime/error-report.js';
 import { logger } from '../runtime/logger.js';
 
 export interface TenantEntry {
@@ -22,8 +23,10 @@ export interface DirectoryOptions {
   readonly urls: readonly string[];
   /** Signs the lookups (GEOFED_SUBGRAPH_SECRET). */
   readonly secret: string;
-  /** How long an answer (found or not) is reused (`gateway.tenant_cache_ttl_ms`). */
+  /** How long an entry is reused (`gateway.tenant_cache_ttl_ms`). */
   readonly ttlMs: number;
+  /** How long "no such tenant" is reused (`gateway.tenant_not_found_ttl_ms`). */
+  readonly notFoundTtlMs: number;
   /** Deadline of one lookup (`gateway.subgraph_timeout_ms`). */
   readonly timeoutMs: number;
   readonly dispatcher?: Dispatcher;
@@ -37,8 +40,10 @@ const directoryQuery = /* GraphQL */ `
 export type DirectoryLookup = (tenantId: string) => Promise<TenantEntry | null>;
 
 export interface DirectoryCacheOptions {
-  /** How long an answer (found or not) is reused (`gateway.tenant_cache_ttl_ms`). */
+  /** How long a tenant's entry is reused (`gateway.tenant_cache_ttl_ms`). */
   readonly ttlMs: number;
+  /** How long "no such tenant" is reused: short, so that a tenant created a moment ago is not refused for long (`gateway.tenant_not_found_ttl_ms`). @default ttlMs */
+  readonly notFoundTtlMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -52,17 +57,18 @@ interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: 
  * stale entry keeps serving (a tenant's region does not change under load);
  * with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
  */
-export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, now = Date.now }: DirectoryCacheOptions): TenantDirectory {
+export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, notFoundTtlMs = ttlMs, now = Date.now }: DirectoryCacheOptions): TenantDirectory {
   const cache = new Map<string, CachedEntry>();
   const pending = new Map<string, Promise<TenantEntry | null>>();
 
   async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
     try {
       const entry = await fetchEntry(tenantId);
-      cache.set(tenantId, { entry, expiresAt: now() + ttlMs });
+      cache.set(tenantId, { entry, expiresAt: now() + (entry === null ? notFoundTtlMs : ttlMs) });
       return entry;
     } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'tenants directory lookup failed');
+      // A failure is never an answer: nothing is cached, and the next request asks again.
+      logger.warn({ error: describeError(error) }, 'tenants directory lookup failed');
       if (stale) return stale.entry;
       throw geofedError(ErrorCode.DIRECTORY_UNAVAILABLE, 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
     }
@@ -90,7 +96,7 @@ export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, now 
  * when it cannot answer the next region's, so that the directory is
  * unavailable only when every region's lookup fails.
  */
-export function subgraphTenantDirectory({ urls, secret, ttlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
+export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
   const lookupAt = async (url: string, tenantId: string): Promise<TenantEntry | null> => {
     const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
       url,
@@ -98,7 +104,9 @@ export function subgraphTenantDirectory({ urls, secret, ttlMs, timeoutMs, dispat
       { secret, timeoutMs, ...(dispatcher ? { dispatcher } : {}) },
     );
     // An error is not an answer: only a lookup that resolved says whether the tenant exists.
-    if (answer.status !== 200 || !answer.body.data || (answer.body.errors?.length ?? 0) > 0) throw new Error(`the directory answered ${answer.status}${answer.body.errors?.[0]?.extensions?.code ? ` ${answer.body.errors[0].extensions.code}` : ''}`);
+    if (answer.status !== 200 || !answer.body.data || (answer.body.errors?.length ?? 0) > 0) {
+      throw Object.assign(new Error(`the directory answered HTTP ${answer.status}`), { code: answer.body.errors?.[0]?.extensions?.code ?? `HTTP_${answer.status}` });
+    }
     const raw = answer.body.data.tenantDirectoryEntry;
     return raw ? { id: raw.id, region: raw.region.toLowerCase(), billingPlan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
   };
@@ -112,7 +120,7 @@ export function subgraphTenantDirectory({ urls, secret, ttlMs, timeoutMs, dispat
       }
     }
     throw last;
-  }, { ttlMs });
+  }, { ttlMs, notFoundTtlMs });
 }
 
 interface RawEntry { id: string; region: string; plan: string; status: string }

@@ -95,8 +95,8 @@ describe('cachedTenantDirectory', () => {
     expect(await directory.lookup('acme')).toEqual(moved);
     expect(fetchEntry.mock.calls).toEqual([['acme'], ['acme'], ['acme'], ['acme']]);
     expect(warn.mock.calls).toEqual([
-      [{ err: 'catalog down' }, 'tenants directory lookup failed'],
-      [{ err: 'catalog down' }, 'tenants directory lookup failed'],
+      [{ error: expect.objectContaining({ errorClass: 'Error', messageHash: expect.stringMatching(/^[0-9a-f]{12}$/) }) }, 'tenants directory lookup failed'],
+      [{ error: expect.objectContaining({ errorClass: 'Error' }) }, 'tenants directory lookup failed'],
     ]);
   });
 
@@ -121,5 +121,17 @@ describe('cachedTenantDirectory', () => {
     // A lookup left pending after it settled would answer this one with the old failure.
     fetchEntry.mockImplementation(async () => acme);
     expect(await directory.lookup('acme')).toEqual(acme);
+  });
+
+  it('reuses "no such tenant" only for its own, shorter, time', async () => {
+    let now = 0;
+    const fetchEntry = vi.fn(async () => null);
+    const directory = cachedTenantDirectory(fetchEntry, { ttlMs: 30_000, notFoundTtlMs: 2_000, now: () => now });
+    expect(await directory.lookup('newco')).toBeNull();
+    now = 1_999;
+    expect(await directory.lookup('newco')).toBeNull();
+    now = 2_000;
+    expect(await directory.lookup('newco')).toBeNull();
+    expect(fetchEntry.mock.calls).toEqual([['newco'], ['newco']]);
   });
 });

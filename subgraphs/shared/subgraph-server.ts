@@ -16,6 +16,7 @@ import { ErrorCode, statusOfCode } from '../../protocol/errors.js';
 import { nulCharacterError } from '../../protocol/input-rules.js';
 import { verifySignedRequest, type SignedCaller, type VerifyResult } from '../../protocol/signed-context.js';
 import type { Registry } from 'prom-client';
+import { isCapacityFailure, isConnectionFailure } from './db-errors.js';
 import { tenantSetting, type Database, type DatabaseHandle } from './db.js';
 import { rowsOf } from './rows.js';
 
@@ -164,9 +165,10 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
         server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, parsed.parsed), context: async () => definition.context(caller, db) }),
       );
     } catch (error) {
-      // The request's transaction failed to commit (or to open): nothing it wrote stands, and its answer cannot be sent.
-      log.error({ error: describeError(error) }, 'request scope failed');
-      return writeGraphQLError(res, statusOfCode.INTERNAL_SERVER_ERROR, 'The request could not be completed and nothing was written; retry later.', ErrorCode.INTERNAL_SERVER_ERROR);
+      // The request's transaction failed to open or to commit: nothing it wrote stands, and its answer cannot be sent.
+      const code = isCapacityFailure(error) || isConnectionFailure(error) ? ErrorCode.DATABASE_UNAVAILABLE : ErrorCode.INTERNAL_SERVER_ERROR;
+      log.error({ error: describeError(error), code }, 'request scope failed');
+      return writeGraphQLError(res, statusOfCode[code], 'The request could not be completed and nothing was written; retry shortly.', code);
     }
     await writeApolloResponse(res, response);
   };
@@ -248,7 +250,13 @@ function sessionReportPlugin<TContext extends BaseContext & { db: Database }>():
  */
 function maskInternalError(formatted: GraphQLFormattedError, error: unknown, log: typeof logger): GraphQLFormattedError {
   if (formatted.extensions?.code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-  log.error({ error: describeError(unwrapResolverError(error)), path: formatted.path ?? null }, 'resolver failed');
+  const cause = unwrapResolverError(error);
+  // A database out of connections, or gone, is the region's state, not a bug: a coded 503 the client may retry.
+  if (isCapacityFailure(cause) || isConnectionFailure(cause)) {
+    log.error({ error: describeError(cause), path: formatted.path ?? null, code: ErrorCode.DATABASE_UNAVAILABLE }, 'database unavailable');
+    return { message: 'The database of this service cannot take the request right now; retry shortly.', extensions: { code: ErrorCode.DATABASE_UNAVAILABLE }, ...(formatted.path ? { path: formatted.path } : {}) };
+  }
+  log.error({ error: describeError(cause), path: formatted.path ?? null }, 'resolver failed');
   return { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR }, ...(formatted.path ? { path: formatted.path } : {}) };
 }
 
