@@ -67,6 +67,8 @@ const gatewayVariables = z
 export type GatewayEnv = z.output<typeof gatewayVariables> & {
   /** `GEOFED_SUBGRAPH_URL_<SUBGRAPH>_<REGION>` values, by variable name. */
   readonly subgraphUrls: Readonly<Record<string, string>>;
+  /** Each region's own Upstash Redis (`UPSTASH_REDIS_REST_URL_<REGION>`, `_TOKEN_<REGION>`), by lower-case region. */
+  readonly regionalUpstash: Readonly<Record<string, { readonly url: string; readonly token: string }>>;
 };
 
 /** Reads the gateway's variables once; a bad value stops start-up with a message naming it. */
@@ -75,6 +77,7 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   return {
     ...parseSettings(gatewayVariables, set, 'the environment', ConfigError),
     subgraphUrls: Object.fromEntries(Object.entries(set).filter(([name]) => name.startsWith('GEOFED_SUBGRAPH_URL_'))),
+    regionalUpstash: regionalStores(set),
   };
 }
 
@@ -84,6 +87,19 @@ export const devHopSecret = 'geofed-dev-hop-secret-do-not-use-in-production';
 function hopSecrets(current: string | undefined, previous: string | undefined) {
   const signing = current ?? devHopSecret;
   return { current: signing, accepted: previous ? [signing, previous] : [signing] };
+}
+
+/** `UPSTASH_REDIS_REST_URL_EU` with `UPSTASH_REDIS_REST_TOKEN_EU`: the eu region's own store. A URL without its token is an error. */
+function regionalStores(set: Readonly<Record<string, string>>): Record<string, { url: string; token: string }> {
+  const stores: Record<string, { url: string; token: string }> = {};
+  for (const [name, url] of Object.entries(set)) {
+    const match = /^UPSTASH_REDIS_REST_URL_([A-Z][A-Z0-9_]*)$/.exec(name);
+    if (!match) continue;
+    const token = set[`UPSTASH_REDIS_REST_TOKEN_${match[1]}`];
+    if (token === undefined || !httpUrl.safeParse(url).success) throw new ConfigError(`the environment is not valid:\n  ${name}: needs an http(s) URL and UPSTASH_REDIS_REST_TOKEN_${match[1]}`);
+    stores[match[1]!.toLowerCase()] = { url, token };
+  }
+  return stores;
 }
 
 function withoutUndefined<T extends object>(value: T): T {

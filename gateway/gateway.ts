@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { buildASTSchema, parse } from 'graphql';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildCostModel } from '../plugins/cost/calculator.js';
-import { costSites, fieldOwnershipOf, taggedFields } from '../plugins/field-ownership.js';
+import { costSites, fieldOwnershipOf, hasRegionalLiterals, taggedFields } from '../plugins/field-ownership.js';
 import { operationLimits } from '../plugins/operation-limits.js';
 import { persistedQueries } from '../plugins/persisted-queries/index.js';
 import { bucketStoreOf } from '../plugins/rate-limit/store-of.js';
@@ -23,6 +24,7 @@ import { homeForwarder } from './home-forwarding.js';
 import { memoryNonceStore } from '../runtime/nonce-store.js';
 import { upstashNonceStore } from './nonce-store.js';
 import { callerResolver, type GatewayContext } from './request-context.js';
+import { requestCaller } from './request-scope.js';
 import { gatewayRoutes } from './routes.js';
 import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
@@ -86,7 +88,12 @@ export async function startGateway({
   const scopeOf = scopeLookup(config);
   const analyse = (sdl: string): SupergraphAnalysis => {
     const ownership = fieldOwnershipOf(sdl);
-    return { ownership, costModel: buildCostModel(sdl, { ...config.cost, siteOf: costSites(ownership, scopeOf) }), piiFields: taggedFields(sdl, 'pii') };
+    return {
+      schema: buildASTSchema(parse(sdl), { assumeValidSDL: true }),
+      ownership,
+      costModel: buildCostModel(sdl, { ...config.cost, siteOf: costSites(ownership, scopeOf) }),
+      piiFields: taggedFields(sdl, 'pii'),
+    };
   };
   const metrics = new GatewayMetrics();
   const secret = env.subgraphSecrets.current;
@@ -126,7 +133,22 @@ export async function startGateway({
     analysis = analyse(coreSupergraphSdl);
   });
   const bucketStore = config.rateLimits.enabled ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : undefined;
-  const persisted = persistedQueries({ ...config.persistedQueries, upstash: env.upstash });
+  const persisted = persistedQueries({
+    ...config.persistedQueries,
+    stores: {
+      shared: env.upstash,
+      regional: env.regionalUpstash,
+      homeRegion: () => requestCaller.getStore()?.region,
+      isRegional: (document) => {
+        try {
+          return hasRegionalLiterals(analysis.schema, parse(document), analysis.ownership, scopeOf);
+        } catch {
+          // Not a document Apollo could run: nothing of it is kept anywhere shared.
+          return true;
+        }
+      },
+    },
+  });
   const server = new ApolloServer<GatewayContext>({
     gateway,
     persistedQueries: persisted.persistedQueries,
@@ -148,7 +170,9 @@ export async function startGateway({
       ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, notFoundTtlMs: config.gateway.tenantNotFoundTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, secret })
       : staticTenantDirectory(region, config.rateLimits.defaultPlan));
   const forwarder = homeForwarder({ gateways: config.gateways, from: region, hopSecret: env.hopSecrets.current, timeoutMs: config.routing.forwardTimeoutMs, registry: metrics.registry });
-  const nonces = env.upstash ? upstashNonceStore({ ...env.upstash, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore();
+  // Hop nonces are the region's: every gateway of a region refuses a hop another one accepted.
+  const nonceEndpoint = env.regionalUpstash[region] ?? env.upstash;
+  const nonces = nonceEndpoint ? upstashNonceStore({ ...nonceEndpoint, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore();
   const routes = gatewayRoutes({
     region,
     server,

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import type { GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
 import { cdnCachePlugin } from '../plugins/cdn-cache.js';
 import type { CostModel } from '../plugins/cost/calculator.js';
@@ -16,6 +17,8 @@ import type { GatewayContext } from './request-context.js';
 
 /** What the plugins read of the supergraph being served; rebuilt on every schema load. */
 export interface SupergraphAnalysis {
+  /** The supergraph as a schema, to read client documents against. */
+  readonly schema: GraphQLSchema;
   readonly ownership: FieldOwnership;
   readonly costModel: CostModel;
   /** `Type.field` of the fields tagged pii. */

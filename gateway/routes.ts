@@ -12,6 +12,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { NonceStore } from '../runtime/nonce-store.js';
 import type { ReadinessReport } from './readiness.js';
 import { contextOf, type Caller, type GatewayContext } from './request-context.js';
+import { requestCaller } from './request-scope.js';
 import type { SupergraphStatus } from './supergraph-source.js';
 
 export interface GatewayRoutesOptions {
@@ -83,10 +84,12 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
       const endpoint = publicUrls[caller.region];
       if (endpoint !== undefined) res.setHeader(clientHeaders.homeEndpoint, endpoint);
     }
-    await executeApolloRequest(server, req, res, url, body.parsed, async () => {
-      if ('refused' in resolution) throw resolution.refused;
-      return contextOf(req, caller, clientKey);
-    });
+    await requestCaller.run(caller, () =>
+      executeApolloRequest(server, req, res, url, body.parsed, async () => {
+        if ('refused' in resolution) throw resolution.refused;
+        return contextOf(req, caller, clientKey);
+      }),
+    );
     return caller;
   };
   return {

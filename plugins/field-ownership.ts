@@ -144,3 +144,26 @@ export function taggedFields(supergraphSdl: string, tag: string): Set<string> {
 export function globalFields(ownership: FieldOwnership, scopeOf: ScopeOf) {
   return (typeName: string, fieldName: string): boolean => ownership.subgraphsOf(typeName, fieldName).some((subgraph) => scopeOf(subgraph) === 'global');
 }
+
+/**
+ * True when the operation writes a literal value (a string, a number, an
+ * input object; not a variable) into an argument of a field only regional
+ * subgraphs resolve: `updateProfile(name: "Ada")` carries a tenant's data in
+ * its text, so a store that keeps the text keeps that data.
+ */
+export function hasRegionalLiterals(schema: GraphQLSchema, document: DocumentNode, ownership: FieldOwnership, scopeOf: ScopeOf): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let regional = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const parent = typeInfo.getParentType();
+        if (regional || !parent || !(node.arguments ?? []).some((argument) => argument.value.kind !== Kind.VARIABLE)) return;
+        const owners = ownership.subgraphsOf(getNamedType(parent).name, node.name.value);
+        if (owners.length > 0 && owners.every((subgraph) => scopeOf(subgraph) === 'regional')) regional = true;
+      },
+    }),
+  );
+  return regional;
+}

@@ -36,6 +36,9 @@ afterEach(async () => {
 });
 
 /** A small ApolloServer with the persisted-query options spread in, over real HTTP; returns its /graphql URL. */
+/** One Upstash store that every gateway shares, and no document held as a region's. */
+const sharedOnly = (shared: { url: string; token: string }) => ({ shared, regional: {}, homeRegion: () => undefined, isRegional: () => false });
+
 async function serve(options: PersistedQueryOptions): Promise<string> {
   const server = new ApolloServer({ typeDefs, resolvers, ...persistedQueries(options) });
   await server.start();
@@ -93,7 +96,7 @@ describe('automatic persisted queries', () => {
 
     it('a body registered on one server is found by hash on another', async () => {
       const upstash = { url: proxy.url, token: proxy.token };
-      const [one, two] = [await serve({ mode: 'off', upstash, keyPrefix }), await serve({ mode: 'off', upstash, keyPrefix })];
+      const [one, two] = [await serve({ mode: 'off', stores: sharedOnly(upstash), keyPrefix }), await serve({ mode: 'off', stores: sharedOnly(upstash), keyPrefix })];
       expect(codeOf(await post(two, { extensions: apq(hello), variables: { name: 'x' } }))).toBe('PERSISTED_QUERY_NOT_FOUND');
       expect((await post(one, { query: hello, extensions: apq(hello), variables: { name: 'one' } })).body.data).toEqual({ hello: 'hello one' });
       // Apollo registers after answering; wait for the key rather than racing it.
@@ -114,7 +117,7 @@ describe('automatic persisted queries', () => {
       const lines: string[] = [];
       const stopCopy = copyLogLines((line) => lines.push(line));
       stops.push(async () => stopCopy());
-      const url = await serve({ mode: 'off', upstash: { url: `http://127.0.0.1:${port}`, token: 't' } });
+      const url = await serve({ mode: 'off', stores: sharedOnly({ url: `http://127.0.0.1:${port}`, token: 't' }) });
       expect(await post(url, { extensions: apq(hello), variables: { name: 'a' } })).toMatchObject({ body: { errors: [{ extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] } });
       expect(await post(url, { query: hello, extensions: apq(hello), variables: { name: 'b' } })).toEqual({ status: 200, body: { data: { hello: 'hello b' } } });
       expect(lines.some((line) => line.includes('lookup answered as a miss'))).toBe(true);

@@ -1,11 +1,11 @@
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
+import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import type { GraphQLError } from 'graphql';
 import { ErrorCode, geofedError, statusOfCode } from '../../protocol/errors.js';
 import { logger } from '../../runtime/logger.js';
 import { loadManifest, sha256Hex } from './manifest.js';
+import { ResidentStore, type ResidentStoreOptions } from './resident-store.js';
 import type { PersistedQuerySettings } from './settings.js';
-import { UpstashCache } from './upstash-cache.js';
 
 export type PersistedQueryMode = PersistedQuerySettings['mode'];
 
@@ -13,8 +13,8 @@ export interface PersistedQueryOptions {
   /** An `apollo-persisted-query-manifest` file; required unless mode is off (the settings schema checks it). */
   readonly manifestPath?: string | undefined;
   readonly mode: PersistedQueryMode;
-  /** An Upstash Redis shared by every gateway holds the APQ store; this process's memory without one. */
-  readonly upstash?: { readonly url: string; readonly token: string } | undefined;
+  /** Where registered documents are kept: shared, or in their tenant's home region (resident-store.ts). @default this process's memory */
+  readonly stores?: Omit<ResidentStoreOptions, 'keyPrefix'>;
   /** Prefix of the Upstash keys. @default 'geofed:apq:' */
   readonly keyPrefix?: string;
 }
@@ -33,13 +33,12 @@ export function persistedQueries(options: PersistedQueryOptions): {
   persistedQueries: ApolloServerOptions<BaseContext>['persistedQueries'];
   plugins: ApolloServerPlugin<BaseContext>[];
 } {
-  const { mode, manifestPath, upstash, keyPrefix = 'geofed:apq:' } = options;
+  const { mode, manifestPath, stores = { regional: {}, homeRegion: () => undefined, isRegional: () => false }, keyPrefix = 'geofed:apq:' } = options;
   const manifest = manifestPath ? loadManifest(manifestPath) : undefined;
   const bodies = new Map(manifest?.operations.map((operation) => [operation.id, operation.body]));
   // Safelist mode has no APQ store at all: only listed bodies can be found by hash, none registered.
-  const store: KeyValueCache<string> | undefined =
-    mode === 'safelist' ? undefined : upstash ? new UpstashCache({ ...upstash, keyPrefix }) : new InMemoryLRUCache<string>();
-  logger.info({ mode, listed: bodies.size, store: store === undefined ? 'none' : store instanceof UpstashCache ? 'upstash' : 'memory' }, 'persisted queries');
+  const store = mode === 'safelist' ? undefined : new ResidentStore({ ...stores, keyPrefix });
+  logger.info({ mode, listed: bodies.size, store: store?.describe() ?? 'none' }, 'persisted queries');
   return {
     persistedQueries: { cache: new ListedFirstCache(bodies, store), ttl: APQ_TTL_SECONDS },
     plugins: manifest && mode !== 'off' ? [listPlugin(new Set(bodies.keys()), mode)] : [],
