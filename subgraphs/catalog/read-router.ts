@@ -125,8 +125,10 @@ export class ReadRouter {
       this.markHealthy();
     } catch (error) {
       // With the primary down the lag is unknown; a reachable replica keeps serving reads.
-      if (await this.replicaAnswers()) this.markHealthy();
-      else this.markUnhealthy('the health check failed', error);
+      if (await this.replicaAnswers()) return this.markHealthy();
+      this.markUnhealthy('the health check failed', error);
+      // A pool whose server went away can be left broken by the driver; the next check starts on fresh connections.
+      await replica.reconnect();
     }
   }
 

@@ -37,8 +37,9 @@ interface UpsertProductArgs { id?: string | null; name: string; priceCents: numb
 
 export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
   Query: {
-    products: (_: unknown, args: { first?: number | null }, { db }: CatalogContext) =>
-      db.select().from(products).orderBy(asc(products.id)).limit(pageSize(args.first, productsPageSize)),
+    // Awaited here: a Drizzle query runs again on every `.then`, and Apollo's cache-control plugin calls it twice.
+    products: async (_: unknown, args: { first?: number | null }, { db }: CatalogContext) =>
+      await db.select().from(products).orderBy(asc(products.id)).limit(pageSize(args.first, productsPageSize)),
     product: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.product.load(args.id),
     tenant: (_: unknown, __: unknown, { caller, loaders }: CatalogContext) => loaders.tenant.load(requireTenant(caller).tenantId),
     tenantDirectoryEntry: (_: unknown, args: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(args.id),

@@ -38,6 +38,8 @@ export interface DatabaseHandle {
   withTenant<T>(tenantId: string, work: (db: Database) => Promise<T>): Promise<T>;
   /** Applies the SQL migrations of one subgraph (several subgraphs may share a database). */
   migrate(folder: string, subgraph: string): Promise<void>;
+  /** Replaces the connection pool with a new one: a pool the driver left broken after a server went away starts clean. */
+  reconnect(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,44 +73,60 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   const logger = options.onQuery ? { logQuery: (sql: string) => options.onQuery!(sql) } : false;
   if (target.driver === 'pglite') {
     const client: PGlite = await openPglite(target.dataDir);
-    const db = drizzlePglite({ client, logger });
-    return handle(db, 'pglite', (config) => migratePglite(db, config), () => client.close());
+    const db = drizzlePglite({ client, logger }) as unknown as Database;
+    return {
+      db,
+      driver: 'pglite',
+      withTenant: tenantTransaction(db),
+      migrate: (folder, subgraph) => migratePglite(db as never, journal(folder, subgraph)),
+      // One connection in this process: there is nothing to reopen.
+      reconnect: async () => {},
+      close: () => client.close(),
+    };
   }
   const pool = options.pool ?? defaultPool;
-  const client = postgres(target.url, { max: pool.size, connect_timeout: pool.connectTimeoutMs / 1_000, idle_timeout: idleTimeoutSeconds, onnotice: () => {} });
+  const connect = () => postgres(target.url, { max: pool.size, connect_timeout: pool.connectTimeoutMs / 1_000, idle_timeout: idleTimeoutSeconds, onnotice: () => {} });
+  let client = connect();
   try {
     await client`select 1`;
   } catch (error) {
     await client.end({ timeout: 0 });
     throw new DatabaseUnavailableError(`cannot connect to PostgreSQL at ${redactUrl(target.url)}: ${(error as Error).message}`);
   }
-  const db = drizzlePostgres({ client, logger });
+  let db = drizzlePostgres({ client, logger }) as unknown as Database;
   // N instances started at once on one database migrate one after another: the first applies, the others find nothing to do.
   const migrate = async (config: MigrateConfig) => {
     const session = await client.reserve();
     try {
       await session`select pg_advisory_lock(${migrationLockKey})`;
-      await migratePostgres(db, config);
+      await migratePostgres(db as never, config);
     } finally {
       await session`select pg_advisory_unlock(${migrationLockKey})`.catch(() => undefined);
       session.release();
     }
   };
-  return handle(db, 'postgres', migrate, () => client.end({ timeout: 5 }));
+  return {
+    get db() {
+      return db;
+    },
+    driver: 'postgres',
+    withTenant: (tenantId, work) => tenantTransaction(db)(tenantId, work),
+    migrate: (folder, subgraph) => migrate(journal(folder, subgraph)),
+    async reconnect() {
+      const old = client;
+      client = connect();
+      db = drizzlePostgres({ client, logger }) as unknown as Database;
+      await old.end({ timeout: 0 }).catch(() => undefined);
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
 }
 
 type MigrateConfig = { migrationsFolder: string; migrationsTable: string };
 
-function handle(db: object, driver: DatabaseTarget['driver'], migrate: (config: MigrateConfig) => Promise<void>, close: () => Promise<void>): DatabaseHandle {
-  const database = db as Database;
-  return {
-    db: database,
-    driver,
-    withTenant: tenantTransaction(database),
-    // users and orders share a regional database: each keeps its own migration journal.
-    migrate: (folder, subgraph) => migrate({ migrationsFolder: folder, migrationsTable: `__drizzle_migrations_${subgraph}` }),
-    close,
-  };
+/** users and orders share a regional database: each keeps its own migration journal. */
+function journal(folder: string, subgraph: string): MigrateConfig {
+  return { migrationsFolder: folder, migrationsTable: `__drizzle_migrations_${subgraph}` };
 }
 
 function tenantTransaction(db: Database) {
@@ -119,7 +137,6 @@ function tenantTransaction(db: Database) {
       return work(tx as unknown as Database);
     });
 }
-
 
 export function redactUrl(url: string): string {
   try {
