@@ -4,7 +4,7 @@ import { runUntilSignalled } from '../runtime/process.js';
 import { subgraphKinds } from './registry.js';
 import { SettingsError } from '../runtime/settings.js';
 import { subgraphNames, subgraphSettings, type SubgraphName } from './settings.js';
-import { openDatabase } from './shared/db.js';
+import { DatabaseUnavailableError, openDatabase } from './shared/db.js';
 import { startSubgraph } from './shared/subgraph-server.js';
 
 const usage = `usage: npm run subgraph -- <${subgraphNames.join('|')}> --region <region>
@@ -42,7 +42,9 @@ const subgraphCommand: Command = {
           })
         : undefined;
       try {
-        await kind.prepare(handle, settings.region);
+        await kind.prepare(handle, settings.region).catch((error: unknown) => {
+          throw new DatabaseUnavailableError(`migrating and seeding the ${settings.subgraph} database failed: ${serverMessage(error)}`);
+        });
         const definition = kind.build({
           region: settings.region,
           schemaPath: settings.schemaPath,
@@ -74,5 +76,14 @@ const subgraphCommand: Command = {
     });
   },
 };
+
+/** PostgreSQL's own words (a permission, a missing object), never the statement or its parameters. */
+function serverMessage(error: unknown): string {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `${current.message} (SQLSTATE ${code})`;
+  }
+  return error instanceof Error ? error.constructor.name : 'unknown error';
+}
 
 await runCommand('subgraph', subgraphCommand, process.argv.slice(2));
