@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { geofedError } from '../protocol/errors.js';
 import { httpStatusPlugin } from '../plugins/http-status.js';
 
 const typeDefs = /* GraphQL */ `
-  type Query { ok: String! region: String! teapot: String! plain: String! refused: String! }
+  type Query { ok: String! region: String! nearby: String teapot: String! plain: String! refused: String! }
 `;
 // What a subgraph answers and Apollo Gateway merges: an error with a code and no status of its own.
 const coded = (code: string) => () => {
@@ -32,6 +32,7 @@ beforeAll(async () => {
       Query: {
         ok: () => 'fine',
         region: coded('REGION_UNAVAILABLE'),
+        nearby: coded('REGION_UNAVAILABLE'),
         teapot: coded('TEAPOT'),
         plain: () => {
           throw new Error('boom');
@@ -47,21 +48,34 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function run(query: string) {
-  const response = await server.executeOperation({ query });
+async function run(query: string, accept?: string) {
+  const response = await server.executeOperation({ query, ...(accept ? { http: { method: 'POST', headers: new HeaderMap([['accept', accept]]), search: '', body: undefined } } : {}) });
   const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
   return { status: response.http.status, data: single?.data, codes: single?.errors?.map((error) => error.extensions?.code) };
 }
 
 describe('httpStatusPlugin', () => {
-  it('leaves a response without errors at Apollo\'s default', async () => {
-    expect(await run('{ ok }')).toEqual({ status: undefined, data: { ok: 'fine' }, codes: undefined });
+  it('answers 200 for a response without errors', async () => {
+    expect(await run('{ ok }')).toEqual({ status: 200, data: { ok: 'fine' }, codes: undefined });
   });
 
   it('gives a response without data the status of its first error\'s code', async () => {
     expect(await run('{ region }')).toEqual({ status: 503, data: null, codes: ['REGION_UNAVAILABLE'] });
     // Apollo codes an error without one INTERNAL_SERVER_ERROR.
     expect(await run('{ plain }')).toEqual({ status: 500, data: null, codes: ['INTERNAL_SERVER_ERROR'] });
+  });
+
+  it('answers 200 for partial data: the errors are in the body', async () => {
+    expect(await run('{ ok nearby }')).toEqual({ status: 200, data: { ok: 'fine', nearby: null }, codes: ['REGION_UNAVAILABLE'] });
+  });
+
+  it('answers 200 for data: null under application/graphql-response+json, and keeps request errors 4xx', async () => {
+    const accept = 'application/graphql-response+json';
+    expect(await run('{ region }', accept)).toEqual({ status: 200, data: null, codes: ['REGION_UNAVAILABLE'] });
+    expect(await run('{ nope }', accept)).toEqual({ status: 400, data: undefined, codes: ['GRAPHQL_VALIDATION_FAILED'] });
+    expect(await run('query Refused { refused }', accept)).toEqual({ status: 429, data: undefined, codes: ['RATE_LIMITED'] });
+    // application/json first among equals, as Apollo negotiates it: the legacy statuses.
+    expect(await run('{ region }', 'application/json, application/graphql-response+json')).toMatchObject({ status: 503 });
   });
 
   it('leaves the status alone for a code outside the registry', async () => {
