@@ -21,9 +21,11 @@ commands:
 ${Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(9)} ${entry.summary}`).join('\n')}`;
 
 const [name, ...args] = process.argv.slice(2);
-if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+if (name === '--help' || name === '-h' || name === 'help') {
   console.log(usage);
-  if (name === undefined) process.exitCode = 2;
+} else if (name === undefined) {
+  console.error(`geofed: a command is required\n${usage}`);
+  process.exitCode = 2;
 } else {
   const entry = commands[name];
   if (!entry) {

@@ -2,7 +2,8 @@ import type { Command } from '../runtime/command.js';
 import { parseCommandArgs } from '../runtime/command.js';
 import { setLogLevels } from '../runtime/logger.js';
 import { runUntilSignalled } from '../runtime/process.js';
-import { loadConfig } from './config.js';
+import { assertSchemaFilesReadable } from './compose.js';
+import { loadConfig, readConfigFile } from './config.js';
 import { dropInConfig, readComposedSupergraph } from './drop-in.js';
 import { gatewayEnv } from './env.js';
 import { startGateway } from './gateway.js';
@@ -25,8 +26,11 @@ export const gatewayCommand: Command = {
     setLogLevels({ log: env.logLevel, audit: env.auditLogLevel });
     await runUntilSignalled(async () => {
       const dropIn = values.supergraph;
+      // dropInConfig reads --config as it is: a file that is missing or not YAML is named here, as loadConfig names it.
+      if (dropIn && values.config !== undefined) readConfigFile(values.config);
       const load = dropIn ? () => dropInConfig(dropIn, values.config) : () => loadConfig(values.config ?? env.configPath);
       const config = load();
+      if (!dropIn) assertSchemaFilesReadable(config);
       const gateway = await startGateway({ config, env, reloadConfig: load, watch: true, ...(dropIn ? { compose: readComposedSupergraph } : {}) });
       process.on('SIGHUP', () => void gateway.reload());
       console.log(`geofed gateway (region ${config.gateway.region}) serving ${gateway.url}/graphql`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { request } from 'undici';
-import type { GeofedConfig, SubgraphConfig } from './config.js';
+import { ConfigError, type GeofedConfig, type SubgraphConfig } from './config.js';
 
 export type CompositionResult =
   | { readonly ok: true; readonly supergraphSdl: string }
@@ -32,7 +32,7 @@ export async function composeSupergraph(config: GeofedConfig, { readFile = (path
         const sdl = subgraph.schema.file !== undefined ? readFile(subgraph.schema.file) : await introspect(subgraph.schema.subgraphUrl);
         return [{ name: subgraph.name, url: subgraph.routingUrl, typeDefs: parse(sdl) }];
       } catch (error) {
-        errors.push(`${subgraph.name} (${sourceOf(subgraph)}): ${(error as Error).message}`);
+        errors.push(isFileSystemError(error) && subgraph.schema.file !== undefined ? unreadableSchemaFile(config, subgraph.name, subgraph.schema.file, error) : `${subgraph.name} (${sourceOf(subgraph)}): ${(error as Error).message}`);
         return [];
       }
     }),
@@ -43,6 +43,39 @@ export async function composeSupergraph(config: GeofedConfig, { readFile = (path
     return { ok: false, errors: result.errors.map((error) => error.message) };
   }
   return { ok: true, supergraphSdl: withTrailingNewline(result.supergraphSdl) };
+}
+
+/**
+ * Throws a ConfigError when a subgraph's `schema.file` cannot be read. The
+ * gateway serves the composed supergraph, but watches these files and
+ * recomposes from them on every reload: a wrong path is a mistake to report
+ * at start, not at the first edit.
+ */
+export function assertSchemaFilesReadable(config: GeofedConfig): void {
+  const problems = config.subgraphs.flatMap(({ name, schema }) => {
+    if (schema.file === undefined) return [];
+    try {
+      readFileSync(schema.file);
+      return [];
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      return [`  ${unreadableSchemaFile(config, name, schema.file, error)}`];
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(`${config.file} is not valid:\n${problems.join('\n')}`);
+}
+
+/** The key, the path, and what to do about it. */
+function unreadableSchemaFile(config: GeofedConfig, name: string, file: string, error: NodeJS.ErrnoException): string {
+  const key = `subgraphs.${name}.schema.file`;
+  if (error.code === 'ENOENT') {
+    return `${key}: there is no file ${file} (a relative path is read from the folder of ${config.file}): correct the path, or set schema.subgraph_url instead to introspect the running subgraph`;
+  }
+  return `${key}: cannot read ${file}: ${error.message}`;
+}
+
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return typeof (error as NodeJS.ErrnoException | undefined)?.syscall === 'string';
 }
 
 function sourceOf(subgraph: SubgraphConfig): string {

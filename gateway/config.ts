@@ -18,13 +18,29 @@ export { defaultRegion, type GeofedConfig, type SubgraphConfig } from './config-
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GeofedConfig {
   const path = resolve(file);
-  let raw: unknown;
+  return configFromObject(readConfigFile(path), path, env);
+}
+
+/**
+ * A YAML config file as it is written, before any validation; a file that is
+ * missing, a folder or not YAML is a ConfigError that says which and what to do.
+ */
+export function readConfigFile(file: string): unknown {
+  const path = resolve(file);
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT') throw new ConfigError(`${path}: cannot be read as YAML: there is no such file. Pass --config FILE or set GEOFED_CONFIG (default: supergraph.yaml in the working folder).`);
+    if (code === 'EISDIR') throw new ConfigError(`${path}: cannot be read as YAML: it is a folder. Pass --config FILE or set GEOFED_CONFIG to the supergraph.yaml inside it.`);
     throw new ConfigError(`${path}: cannot be read as YAML: ${(error as Error).message}`);
   }
-  return configFromObject(raw, path, env);
+  try {
+    return parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot be read as YAML: ${(error as Error).message.trimEnd()}`);
+  }
 }
 
 /** Validates a config already read (drop-in mode builds one); `path` names it in errors and anchors relative paths. */

@@ -1,7 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { GraphQLError, ParseOptions, ValidationContext, ValidationRule } from 'graphql';
+import { GraphQLError, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
 import type { z } from 'zod';
 import { nonNegativeInteger, positiveInteger, settingsSection } from '../runtime/settings.js';
 
@@ -26,17 +26,28 @@ export interface OperationLimitOptions {
  * The operation limits of supergraph.yaml (graphql-armor's defaults: depth 6,
  * aliases 15, tokens 1000, directives 50), as Apollo Server options: they run
  * at parse and validation, so an abusive document never reaches the planner.
- * Each error names the limit it broke.
+ * A depth, aliases or directives error names the limit it broke and the
+ * setting that raises it; past max_tokens, Apollo answers graphql-js's own
+ * parse error ("Document contains more that N tokens"), which no rule sees.
  */
 export function operationLimits({ maxDepth, maxAliases, maxTokens, maxDirectives }: OperationLimits): OperationLimitOptions {
-  // Reported as validation errors: armor's default (throwing from the rule) reaches Apollo as a 500.
-  const reject = { exposeLimits: true, propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
   return {
     parseOptions: { maxTokens },
     validationRules: [
-      maxDepthRule({ n: maxDepth, flattenFragments: true, ...reject }) as unknown as ValidationRule,
-      maxAliasesRule({ n: maxAliases, ...reject }) as unknown as ValidationRule,
-      maxDirectivesRule({ n: maxDirectives, ...reject }) as unknown as ValidationRule,
+      maxDepthRule({ n: maxDepth, flattenFragments: true, ...rejectAsInvalid('limits.max_depth') }) as unknown as ValidationRule,
+      maxAliasesRule({ n: maxAliases, ...rejectAsInvalid('limits.max_aliases') }) as unknown as ValidationRule,
+      maxDirectivesRule({ n: maxDirectives, ...rejectAsInvalid('limits.max_directives') }) as unknown as ValidationRule,
     ],
   };
+}
+
+/**
+ * Reported as validation errors (GRAPHQL_VALIDATION_FAILED, 400): armor's
+ * default, throwing from the rule, reaches Apollo as a 500. Armor words each
+ * as a "Syntax Error", though the document parsed: the prefix goes, and the
+ * message says what the client can do and which setting raises the limit.
+ */
+function rejectAsInvalid(setting: string) {
+  const rewrite = (error: GraphQLError) => new GraphQLError(`${error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '')}: simplify the operation, or raise ${setting} in the gateway's supergraph.yaml.`, { nodes: error.nodes });
+  return { exposeLimits: true, propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(rewrite(error))] };
 }

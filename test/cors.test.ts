@@ -9,7 +9,20 @@ function exchange(method: string, origin?: string) {
   req.method = method;
   req.headers = origin === undefined ? {} : { origin };
   const res = new ServerResponse(req);
-  return { req, res, outcome: () => ({ status: res.statusCode, ended: res.writableEnded, headers: { ...res.getHeaders() } }) };
+  let body = '';
+  const end = res.end.bind(res);
+  res.end = ((chunk?: unknown) => {
+    if (typeof chunk === 'string') body = chunk;
+    return end();
+  }) as typeof res.end;
+  return { req, res, outcome: () => ({ status: res.statusCode, ended: res.writableEnded, headers: { ...res.getHeaders() } }), body: () => body };
+}
+
+/** The one error of a refused preflight's body. */
+function refusalOf(body: string): { message: string; code: unknown } {
+  const { errors } = JSON.parse(body) as { errors: { message: string; extensions: { code: unknown } }[] };
+  expect(errors).toHaveLength(1);
+  return { message: errors[0]!.message, code: errors[0]!.extensions.code };
 }
 
 const frontends = ['https://app.example.com', 'https://admin.example.com'];
@@ -68,17 +81,57 @@ describe('applyCors', () => {
     expect(outcome().headers['access-control-allow-origin']).toEqual('*');
   });
 
-  it('refuses a preflight from another origin, or none, with 403 and no CORS headers', () => {
+  it('refuses a preflight from another origin, or none, with 403, no CORS headers and a JSON body', () => {
     for (const origin of ['https://evil.example', undefined]) {
-      const { req, res, outcome } = exchange('OPTIONS', origin);
+      const { req, res, outcome, body } = exchange('OPTIONS', origin);
       expect(applyCors(req, res, frontends)).toEqual(true);
-      expect(outcome()).toEqual({ status: 403, ended: true, headers: { vary: 'Authorization, Origin', 'cache-control': 'no-store' } });
+      expect(outcome()).toEqual({
+        status: 403,
+        ended: true,
+        headers: { vary: 'Authorization, Origin', 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body()) },
+      });
+      expect(refusalOf(body()).code).toBe('CORS_ORIGIN_REFUSED');
     }
   });
 
-  it('refuses every preflight when no origin is configured', () => {
-    const { req, res, outcome } = exchange('OPTIONS', 'https://app.example.com');
+  it('names the refused origin and the setting that allows it', () => {
+    for (const origin of ['https://evil.example', 'http://localhost:5174', 'http://[::1]:3000', 'https://APP.example.com']) {
+      const { req, res, body } = exchange('OPTIONS', origin);
+      applyCors(req, res, frontends);
+      expect(refusalOf(body()).message).toBe(`CORS preflight refused: origin ${origin} is not allowed. Add it to cors.allowed_origins in the gateway's supergraph.yaml.`);
+    }
+  });
+
+  it('says that no origin is allowed when none is configured', () => {
+    const { req, res, outcome, body } = exchange('OPTIONS', 'https://app.example.com');
     expect(applyCors(req, res, [])).toEqual(true);
     expect(outcome().status).toEqual(403);
+    expect(refusalOf(body()).message).toMatch(/origin https:\/\/app\.example\.com is not allowed\. Add it to cors\.allowed_origins in the gateway's supergraph\.yaml \(empty: no browser origin is allowed\)/);
+  });
+
+  it('explains the "null" origin of a file or sandboxed page', () => {
+    const { req, res, body } = exchange('OPTIONS', 'null');
+    applyCors(req, res, frontends);
+    expect(refusalOf(body()).message).toMatch(/origin "null" \(a page opened from a file, or a sandboxed frame\): serve the page over http\(s\) and add its origin to cors\.allowed_origins/);
+  });
+
+  it('never repeats an Origin header that is not a valid http(s) origin, nor one too long to be one', () => {
+    const hostile = [
+      'https://evil.example/<script>alert(1)</script>',
+      'javascript:alert(1)',
+      'https://user:pass@evil.example',
+      'https://evil.example/path',
+      'https://evil.example "injected"',
+      `https://${'a'.repeat(300)}.example`,
+      'x'.repeat(10_000),
+    ];
+    for (const origin of hostile) {
+      const { req, res, body } = exchange('OPTIONS', origin);
+      applyCors(req, res, frontends);
+      const { message, code } = refusalOf(body());
+      expect(code).toBe('CORS_ORIGIN_REFUSED');
+      expect(message).toBe("CORS preflight refused: the Origin header is not an http(s) origin such as https://app.example.com (not repeated here), and only the origins of cors.allowed_origins in the gateway's supergraph.yaml are allowed.");
+      expect(body().length).toBeLessThan(400);
+    }
   });
 });

@@ -36,16 +36,16 @@ describe('operation limits', () => {
   });
 
   it('refuses an operation deeper than max_depth, through fragments too', async () => {
-    expect(await run('{ category { parent { parent { name } } } }')).toEqual(invalid('Syntax Error: Query depth limit of 3 exceeded, found 4.'));
-    expect(await run('{ category { ...Up } } fragment Up on Category { parent { parent { name } } }')).toEqual(invalid('Syntax Error: Query depth limit of 3 exceeded, found 4.'));
+    expect(await run('{ category { parent { parent { name } } } }')).toEqual(invalid('Query depth limit of 3 exceeded, found 4: simplify the operation, or raise limits.max_depth in the gateway\'s supergraph.yaml.'));
+    expect(await run('{ category { ...Up } } fragment Up on Category { parent { parent { name } } }')).toEqual(invalid('Query depth limit of 3 exceeded, found 4: simplify the operation, or raise limits.max_depth in the gateway\'s supergraph.yaml.'));
   });
 
   it('refuses more aliases than max_aliases', async () => {
-    expect(await run('{ a: category { name } b: category { name } c: category { name } }')).toEqual(invalid('Syntax Error: Aliases limit of 2 exceeded, found 3.'));
+    expect(await run('{ a: category { name } b: category { name } c: category { name } }')).toEqual(invalid('Aliases limit of 2 exceeded, found 3: simplify the operation, or raise limits.max_aliases in the gateway\'s supergraph.yaml.'));
   });
 
   it('refuses more directives than max_directives', async () => {
-    expect(await run('{ category @include(if: true) @skip(if: false) { name @include(if: true) } }')).toEqual(invalid('Syntax Error: Directives limit of 2 exceeded, found 3.'));
+    expect(await run('{ category @include(if: true) @skip(if: false) { name @include(if: true) } }')).toEqual(invalid('Directives limit of 2 exceeded, found 3: simplify the operation, or raise limits.max_directives in the gateway\'s supergraph.yaml.'));
   });
 
   it('stops parsing past max_tokens', async () => {
