@@ -71,6 +71,8 @@ const gatewaySection = settingsSection({
   max_body_bytes: positiveInteger.default(1_048_576),
   /** Schema introspection. @default on, except with NODE_ENV=production */
   introspection: z.boolean().optional(),
+  /** GraphiQL at GET /graphql for a browser, served offline by the gateway itself (docs/landing-page.md). @default on, except with NODE_ENV=production */
+  landing_page: z.boolean().optional(),
   /** Name the internal subgraph (`extensions.serviceName`) on errors it raised; off, a prober learns nothing of the topology. */
   error_service_names: z.boolean().default(false),
 }).prefault({});

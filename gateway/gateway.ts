@@ -8,6 +8,7 @@ import { operationLimits } from '../plugins/operation-limits.js';
 import { persistedQueries } from '../plugins/persisted-queries/index.js';
 import { bucketStoreOf } from '../plugins/rate-limit/store-of.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
+import { apolloOffline } from '../runtime/apollo-offline.js';
 import { startHttpServer } from '../runtime/http-server.js';
 import { logger } from '../runtime/logger.js';
 import { composeSupergraph, type CompositionResult } from './compose.js';
@@ -21,6 +22,7 @@ import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource, type SubgraphResponseObserver } from './regional-data-source.js';
 import { homeForwarder } from './home-forwarding.js';
+import { withLandingPage } from './landing-page.js';
 import { memoryNonceStore } from '../runtime/nonce-store.js';
 import { upstashNonceStore } from './nonce-store.js';
 import { callerResolver, type GatewayContext } from './request-context.js';
@@ -152,7 +154,8 @@ export async function startGateway({
   const server = new ApolloServer<GatewayContext>({
     gateway,
     persistedQueries: persisted.persistedQueries,
-    plugins: [...pluginChain({ config, analysis: () => analysis, scopeOf, persistedQueries: persisted.plugins, bucketStore, registry: metrics.registry }), ...plugins],
+    // No usage or schema reports to Apollo and no Apollo landing page, whatever APOLLO_* says (docs/landing-page.md).
+    plugins: [...apolloOffline(), ...pluginChain({ config, analysis: () => analysis, scopeOf, persistedQueries: persisted.plugins, bucketStore, registry: metrics.registry }), ...plugins],
     ...operationLimits(config.limits),
     includeStacktraceInErrorResponses: false,
     introspection: config.gateway.introspection,
@@ -188,7 +191,7 @@ export async function startGateway({
     ready: readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })), secret),
     supergraph: () => source.current(),
   });
-  const listener = await startHttpServer({ host, port, routes: withClientSignals(routes), onResponse: (res) => res.setHeader(clientHeaders.gatewayRegion, region) });
+  const listener = await startHttpServer({ host, port, routes: withClientSignals(withLandingPage(routes, { enabled: config.gateway.landingPage ?? !env.production })), onResponse: (res) => res.setHeader(clientHeaders.gatewayRegion, region) });
   logger.info({ url: listener.url, region, supergraph: source.current().version }, 'gateway listening');
   if (watch) source.watch();
   return {

@@ -8,6 +8,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { sql } from 'drizzle-orm';
 import { parse, type GraphQLFormattedError } from 'graphql';
 import { httpGraphQLRequest, parseRequestBody, readRawBody, writeApolloResponse } from '../../runtime/apollo-http.js';
+import { apolloOffline } from '../../runtime/apollo-offline.js';
 import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/http-server.js';
 import { describeError } from '../../runtime/error-report.js';
 import { logger } from '../../runtime/logger.js';
@@ -115,7 +116,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
   const log = logger.child({ subgraph: definition.name, region: definition.region });
   const server = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
-    plugins: [ApolloServerPluginInlineTraceDisabled(), nulGuardPlugin<TContext>(), ...(definition.plugins ?? []), ...(testHooks.reportSession ? [sessionReportPlugin<TContext>()] : [])],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ...apolloOffline(), nulGuardPlugin<TContext>(), ...(definition.plugins ?? []), ...(testHooks.reportSession ? [sessionReportPlugin<TContext>()] : [])],
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
     introspection: !production,
