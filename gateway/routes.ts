@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { ErrorCode, statusOfCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
-import { executeApolloRequest, readRequestBody } from '../runtime/apollo-http.js';
+import { executeApolloRequest, readRequestBody, writeBodyError } from '../runtime/apollo-http.js';
 import { writeGraphQLError, writeJson, type RouteHandler } from '../runtime/http-server.js';
 import { logFields, logger } from '../runtime/logger.js';
 import { applyCors } from './cors.js';
@@ -54,7 +54,7 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
     }
     const body = await readRequestBody(req, maxBodyBytes);
     if (!body.ok) {
-      writeGraphQLError(res, body.status, body.message, body.code);
+      writeBodyError(res, body);
       return null;
     }
     const hopCheck = verifyHop({ method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body: body.raw }, hop.secrets, hop.windowSeconds);

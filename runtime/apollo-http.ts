@@ -14,7 +14,7 @@ export function apolloRoute<TContext extends BaseContext>(server: ApolloServer<T
   return async (req, res, url) => {
     const body = await readRequestBody(req, options.maxBodyBytes);
     if (!body.ok) {
-      writeGraphQLError(res, body.status, body.message, body.code);
+      writeBodyError(res, body);
       return;
     }
     await executeApolloRequest(server, req, res, url, body.parsed, () => options.context(req));
@@ -51,7 +51,17 @@ export async function writeApolloResponse(res: ServerResponse, response: HTTPGra
   res.end();
 }
 
-type BodyError = { ok: false; status: 400 | 413; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
+/**
+ * Answers a body refused before it was read whole. After a 413 the connection
+ * is closed: the rest of the body is never read, and a next request on the
+ * same keep-alive connection would wait behind it unanswered.
+ */
+export function writeBodyError(res: ServerResponse, error: BodyError): void {
+  if (error.status === 413) res.setHeader('connection', 'close');
+  writeGraphQLError(res, error.status, error.message, error.code);
+}
+
+export type BodyError = { ok: false; status: 400 | 413; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
 export type RawBody = { ok: true; raw: Buffer } | BodyError;
 export type RequestBody = { ok: true; raw: Buffer; parsed: unknown } | BodyError;
 

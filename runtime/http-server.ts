@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, type ErrorCode as Code } from '../protocol/errors.js';
+import { logger } from './logger.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
@@ -58,11 +59,13 @@ export async function startHttpServer({ host = '127.0.0.1', port = 0, routes, on
     async stop(drainMs = defaultDrainMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      if (inFlight > 0) logger.info({ url: `http://${host}:${boundPort}`, in_flight: inFlight, drain_timeout_ms: drainMs }, 'not accepting connections; waiting for in-flight requests');
       const deadline = Date.now() + drainMs;
       while (inFlight > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         server.closeIdleConnections();
       }
+      if (inFlight > 0) logger.warn({ url: `http://${host}:${boundPort}`, in_flight: inFlight, drain_timeout_ms: drainMs }, 'drain deadline passed: closing the connections of unfinished requests');
       server.closeAllConnections();
       await closed;
     },

@@ -1,4 +1,5 @@
 import { describeError } from './error-report.js';
+import { defaultDrainMs } from './http-server.js';
 import { logger } from './logger.js';
 
 /**
@@ -9,12 +10,27 @@ export class StartupError extends Error {
   override readonly name: string = 'StartupError';
 }
 
+/** What a long-lived process runs: `stop()` drains (stops accepting, lets in-flight requests finish) within `drainTimeoutMs`. */
+export interface Stoppable {
+  stop(): Promise<void>;
+  /** @default defaultDrainMs (runtime/http-server.ts) */
+  readonly drainTimeoutMs?: number;
+}
+
+/** Past the drain deadline, closing what is left (pools, stores) gets this long before the process gives up on it. */
+const closeGraceMs = 5_000;
+
 /**
  * Runs a long-lived process: start-up errors a user can fix are printed as one
- * clear message and exit 1; SIGINT/SIGTERM drain and stop, then exit 0.
+ * clear message and exit 1; SIGINT/SIGTERM drain and stop, then exit 0. The
+ * signal reaches this process itself: npm scripts run `node --import tsx`,
+ * not the tsx CLI, whose relay SIGKILLs a child that has not acknowledged a
+ * signal within 30 ms (a busy process under load) and so cut in-flight
+ * requests. A repeated signal (npm forwards the terminal's to its child, which
+ * got it already) changes nothing.
  */
-export async function runUntilSignalled(start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
-  let running: { stop(): Promise<void> };
+export async function runUntilSignalled(start: () => Promise<Stoppable>): Promise<void> {
+  let running: Stoppable;
   try {
     running = await start();
   } catch (error) {
@@ -30,11 +46,20 @@ export async function runUntilSignalled(start: () => Promise<{ stop(): Promise<v
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'draining and stopping');
+    const started = Date.now();
+    const drainTimeoutMs = running.drainTimeoutMs ?? defaultDrainMs;
+    logger.info({ signal, drain_timeout_ms: drainTimeoutMs }, 'draining: no new connections, in-flight requests finish');
+    setTimeout(() => {
+      logger.error({ waited_ms: Date.now() - started }, 'shutdown did not finish after the drain deadline; exiting');
+      process.exit(1);
+    }, drainTimeoutMs + closeGraceMs).unref();
     running.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info({ took_ms: Date.now() - started }, 'drained and stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
-        console.error(error);
+        logger.error({ error: describeError(error) }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -62,8 +62,9 @@ const subgraphCommand: Command = {
         });
         console.log(`geofed ${settings.subgraph} (${settings.region}, ${handle.driver}) serving ${running.url}`);
         return {
+          drainTimeoutMs: settings.drainTimeoutMs,
           async stop() {
-            await running.stop();
+            await running.stop(settings.drainTimeoutMs);
             await replica?.close();
             await handle.close();
           },

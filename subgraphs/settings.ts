@@ -60,6 +60,8 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
       /** Connections each database handle of the instance may hold (a catalog instance holds two: primary and replica). */
       GEOFED_DATABASE_POOL_SIZE: z.coerce.number<string>().int().positive().default(defaultPool.size),
       GEOFED_DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number<string>().int().positive().default(defaultPool.connectTimeoutMs),
+      /** On SIGINT/SIGTERM, in-flight requests get this long to finish before their connections are closed. */
+      GEOFED_DRAIN_TIMEOUT_MS: z.coerce.number<string>().int().positive().default(10_000),
       LOG_LEVEL: z.string().default('info'),
       GEOFED_AUDIT_LOG: z.string().default('info'),
     })
@@ -104,6 +106,7 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
         },
         catalogUrl: env.GEOFED_CATALOG_URL ?? `http://127.0.0.1:${catalogPort ?? 0}/graphql`,
         pool: { size: env.GEOFED_DATABASE_POOL_SIZE, connectTimeoutMs: env.GEOFED_DATABASE_CONNECT_TIMEOUT_MS },
+        drainTimeoutMs: env.GEOFED_DRAIN_TIMEOUT_MS,
         logLevel: env.LOG_LEVEL,
         auditLogLevel: env.GEOFED_AUDIT_LOG,
       };

@@ -7,7 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { sql } from 'drizzle-orm';
 import { parse, type GraphQLFormattedError } from 'graphql';
-import { httpGraphQLRequest, parseRequestBody, readRawBody, writeApolloResponse } from '../../runtime/apollo-http.js';
+import { httpGraphQLRequest, parseRequestBody, readRawBody, writeApolloResponse, writeBodyError } from '../../runtime/apollo-http.js';
 import { apolloOffline } from '../../runtime/apollo-offline.js';
 import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/http-server.js';
 import { describeError } from '../../runtime/error-report.js';
@@ -90,7 +90,8 @@ export interface RunningSubgraph {
   requestCount(): number;
   /** The last GraphQL requests' signature checks, oldest first; only with the `recordCallers` test hook. */
   receivedCallers(): readonly ReceivedRequest[];
-  stop(): Promise<void>;
+  /** Drains: stops accepting, lets in-flight requests finish (up to `drainMs`), then stops. */
+  stop(drainMs?: number): Promise<void>;
 }
 
 export interface SubgraphListenOptions {
@@ -133,7 +134,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     requests += 1;
     const sequence = requests;
     const raw = await readRawBody(req, maxSubgraphBodyBytes);
-    if (!raw.ok) return writeGraphQLError(res, raw.status, raw.message, raw.code);
+    if (!raw.ok) return writeBodyError(res, raw);
     // Nothing runs, not even parsing, before the gateway's signature is verified.
     const body = { raw: raw.raw };
     const verified = verifySignedRequest(
@@ -192,9 +193,9 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
       if (!testHooks.recordCallers) throw new Error(`${definition.name} in ${definition.region} records no callers: start it with the recordCallers test hook`);
       return [...received];
     },
-    async stop() {
+    async stop(drainMs) {
       definition.onStop?.();
-      await http.stop();
+      await http.stop(drainMs);
       await server.stop();
       await nonces.close();
     },
