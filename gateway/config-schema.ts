@@ -8,6 +8,7 @@ import { persistedQuerySettings } from '../plugins/persisted-queries/settings.js
 import { rateLimitSettings } from '../plugins/rate-limit/settings.js';
 import { nonNegativeInteger, positiveInteger, regionName, settingsSection } from '../runtime/settings.js';
 import { subgraphUrlVariable, type GatewayEnv } from './env.js';
+import { memorySettings } from './memory-settings.js';
 
 // supergraph.yaml reads as a Rover supergraph.yaml for everything Rover knows (federation_version,
 // subgraphs.<name>.routing_url, subgraphs.<name>.schema.file or .subgraph_url); geofed's own keys sit
@@ -125,6 +126,8 @@ const fileSchema = z.strictObject({
     /** The longest lifetime (`exp − iat`) a token may have; a token without `exp` is refused. */
     max_token_lifetime_seconds: positiveInteger.default(86_400),
   }).prefault({}),
+  /** Bounds of what the gateway keeps per key in its own memory: tenants, buckets, nonces, documents, plans (memory-settings.ts). */
+  memory: memorySettings,
 });
 
 type Issues = { issues: z.core.$ZodRawIssue[] };
@@ -189,6 +192,7 @@ export function configSchema(path: string, env: GatewayEnv) {
       cors: { allowedOrigins: file.cors.allowedOrigins.map((o) => o.replace(/\/$/, '')) },
       persistedQueries: { mode: file.persisted_queries.mode, manifestPath: file.persisted_queries.manifest === undefined ? undefined : resolve(base, file.persisted_queries.manifest) },
       auth: { ...file.auth, ...env.auth },
+      memory: file.memory,
     };
   });
 }

@@ -6,6 +6,7 @@ import { buildCostModel } from '../plugins/cost/calculator.js';
 import { costSites, fieldOwnershipOf, hasRegionalLiterals, taggedFields } from '../plugins/field-ownership.js';
 import { operationLimits } from '../plugins/operation-limits.js';
 import { persistedQueries } from '../plugins/persisted-queries/index.js';
+import { memoryBucketStore } from '../plugins/rate-limit/memory-store.js';
 import { bucketStoreOf } from '../plugins/rate-limit/store-of.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
 import { apolloOffline } from '../runtime/apollo-offline.js';
@@ -22,6 +23,8 @@ import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import { readinessProbe } from './readiness.js';
 import { RegionalDataSource, type SubgraphResponseObserver } from './regional-data-source.js';
 import { homeForwarder } from './home-forwarding.js';
+import { memoryGauges } from './memory-metrics.js';
+import { documentStore, queryPlanStore } from './operation-caches.js';
 import { withLandingPage } from './landing-page.js';
 import { memoryNonceStore } from '../runtime/nonce-store.js';
 import { upstashNonceStore } from './nonce-store.js';
@@ -93,7 +96,7 @@ export async function startGateway({
     return {
       schema: buildASTSchema(parse(sdl), { assumeValidSDL: true }),
       ownership,
-      costModel: buildCostModel(sdl, { ...config.cost, siteOf: costSites(ownership, scopeOf) }),
+      costModel: buildCostModel(sdl, { ...config.cost, siteOf: costSites(ownership, scopeOf), estimateBytes: config.memory.costEstimateBytes }),
       piiFields: taggedFields(sdl, 'pii'),
     };
   };
@@ -123,8 +126,10 @@ export async function startGateway({
     compose ?? ((next) => composeSupergraph(next, { introspect })),
   );
 
+  const queryPlans = queryPlanStore(config.memory.queryPlanBytes);
   const gateway = new ApolloGateway({
     supergraphSdl: source,
+    queryPlannerConfig: { cache: queryPlans },
     buildService: ({ name }) => {
       const subgraph = subgraphs.get(name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
@@ -134,9 +139,10 @@ export async function startGateway({
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     analysis = analyse(coreSupergraphSdl);
   });
-  const bucketStore = config.rateLimits.enabled ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : undefined;
+  const bucketStore = !config.rateLimits.enabled ? undefined : env.upstash ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : memoryBucketStore(Date.now, { maxBuckets: config.memory.rateLimitBuckets });
   const persisted = persistedQueries({
     ...config.persistedQueries,
+    memoryBytes: config.memory.persistedQueryBytes,
     stores: {
       shared: env.upstash,
       regional: env.regionalUpstash,
@@ -151,9 +157,11 @@ export async function startGateway({
       },
     },
   });
+  const documents = documentStore(config.memory.documentBytes);
   const server = new ApolloServer<GatewayContext>({
     gateway,
     persistedQueries: persisted.persistedQueries,
+    documentStore: documents,
     // No usage or schema reports to Apollo and no Apollo landing page, whatever APOLLO_* says (docs/landing-page.md).
     plugins: [...apolloOffline(), ...pluginChain({ config, analysis: () => analysis, scopeOf, persistedQueries: persisted.plugins, bucketStore, registry: metrics.registry }), ...plugins],
     ...operationLimits(config.limits),
@@ -170,12 +178,13 @@ export async function startGateway({
   const tenants =
     directory ??
     (config.tenantsDirectory !== undefined
-      ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, notFoundTtlMs: config.gateway.tenantNotFoundTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, secret })
+      ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, notFoundTtlMs: config.gateway.tenantNotFoundTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, maxEntries: config.memory.tenantEntries, maxNotFound: config.memory.unknownTenantEntries, secret })
       : staticTenantDirectory(region, config.rateLimits.defaultPlan));
   const forwarder = homeForwarder({ gateways: config.gateways, from: region, hopSecret: env.hopSecrets.current, timeoutMs: config.routing.forwardTimeoutMs, registry: metrics.registry });
   // Hop nonces are the region's: every gateway of a region refuses a hop another one accepted.
   const nonceEndpoint = env.regionalUpstash[region] ?? env.upstash;
-  const nonces = nonceEndpoint ? upstashNonceStore({ ...nonceEndpoint, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore();
+  const nonces = nonceEndpoint ? upstashNonceStore({ ...nonceEndpoint, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore(config.memory.hopNonces);
+  memoryGauges(metrics.registry, { tenants, buckets: bucketStore, nonces, persistedQueries: persisted.memoryHeld, documents, queryPlans, costEstimates: () => analysis.costModel.estimatesHeld, bounds: config.memory });
   const routes = gatewayRoutes({
     region,
     server,

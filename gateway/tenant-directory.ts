@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
@@ -29,6 +30,10 @@ export interface DirectoryOptions {
   readonly notFoundTtlMs: number;
   /** Deadline of one lookup (`gateway.subgraph_timeout_ms`). */
   readonly timeoutMs: number;
+  /** Most tenants whose entry is kept (`memory.tenant_entries`). @default defaultTenantEntries */
+  readonly maxEntries?: number;
+  /** Most "no such tenant" answers kept (`memory.unknown_tenant_entries`). @default defaultUnknownTenantEntries */
+  readonly maxNotFound?: number;
   readonly dispatcher?: Dispatcher;
 }
 
@@ -44,8 +49,26 @@ export interface DirectoryCacheOptions {
   readonly ttlMs: number;
   /** How long "no such tenant" is reused: short, so that a tenant created a moment ago is not refused for long (`gateway.tenant_not_found_ttl_ms`). @default ttlMs */
   readonly notFoundTtlMs?: number;
+  /** Most tenants whose entry is kept, the least recently used forgotten first (`memory.tenant_entries`). @default defaultTenantEntries */
+  readonly maxEntries?: number;
+  /**
+   * Most "no such tenant" answers kept, the least recently used forgotten first (`memory.unknown_tenant_entries`).
+   * Kept apart from the tenants' entries, so that a flood of unknown tenants never pushes a known one out.
+   * @default defaultUnknownTenantEntries
+   */
+  readonly maxNotFound?: number;
   /** @default Date.now */
   readonly now?: () => number;
+}
+
+/** `memory.tenant_entries`: some 250 bytes of heap each, so about 25 MB when full. */
+export const defaultTenantEntries = 100_000;
+/** `memory.unknown_tenant_entries`: some 150 bytes each. */
+export const defaultUnknownTenantEntries = 10_000;
+
+/** A directory cache, and how many answers it holds right now (each part at most its bound). */
+export interface CachedTenantDirectory extends TenantDirectory {
+  readonly held: { readonly tenants: number; readonly unknown: number };
 }
 
 interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: number }
@@ -55,16 +78,30 @@ interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: 
  * for `ttlMs`, so a request costs no lookup while the entry is fresh.
  * Concurrent misses for one tenant share one lookup. When the lookup fails, a
  * stale entry keeps serving (a tenant's region does not change under load);
- * with no entry at all the request fails with DIRECTORY_UNAVAILABLE.
+ * with no entry at all the request fails with DIRECTORY_UNAVAILABLE. Both
+ * caches are bounded LRUs (`memory.tenant_entries`, `memory.unknown_tenant_entries`):
+ * a tenant forgotten is looked up again on its next request, and while the
+ * directory cannot be reached it has no stale entry to fall back on.
  */
-export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, notFoundTtlMs = ttlMs, now = Date.now }: DirectoryCacheOptions): TenantDirectory {
-  const cache = new Map<string, CachedEntry>();
+export function cachedTenantDirectory(
+  fetchEntry: DirectoryLookup,
+  { ttlMs, notFoundTtlMs = ttlMs, maxEntries = defaultTenantEntries, maxNotFound = defaultUnknownTenantEntries, now = Date.now }: DirectoryCacheOptions,
+): CachedTenantDirectory {
+  const known = new LRUCache<string, CachedEntry>({ max: maxEntries });
+  const unknown = new LRUCache<string, CachedEntry>({ max: maxNotFound });
+  // In-flight lookups only: bounded by the requests in flight.
   const pending = new Map<string, Promise<TenantEntry | null>>();
 
   async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
     try {
       const entry = await fetchEntry(tenantId);
-      cache.set(tenantId, { entry, expiresAt: now() + (entry === null ? notFoundTtlMs : ttlMs) });
+      if (entry === null) {
+        known.delete(tenantId);
+        unknown.set(tenantId, { entry, expiresAt: now() + notFoundTtlMs });
+      } else {
+        unknown.delete(tenantId);
+        known.set(tenantId, { entry, expiresAt: now() + ttlMs });
+      }
       return entry;
     } catch (error) {
       // A failure is never an answer: nothing is cached, and the next request asks again.
@@ -75,8 +112,12 @@ export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, notF
   }
 
   return {
+    get held() {
+      return { tenants: known.size, unknown: unknown.size };
+    },
     lookup(tenantId) {
-      const cached = cache.get(tenantId);
+      // A hit makes the entry the most recently used of its cache.
+      const cached = known.get(tenantId) ?? unknown.get(tenantId);
       if (cached && cached.expiresAt > now()) return Promise.resolve(cached.entry);
       let lookup = pending.get(tenantId);
       if (!lookup) {
@@ -96,7 +137,7 @@ export function cachedTenantDirectory(fetchEntry: DirectoryLookup, { ttlMs, notF
  * when it cannot answer the next region's, so that the directory is
  * unavailable only when every region's lookup fails.
  */
-export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, timeoutMs, dispatcher }: DirectoryOptions): TenantDirectory {
+export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, timeoutMs, maxEntries, maxNotFound, dispatcher }: DirectoryOptions): CachedTenantDirectory {
   const lookupAt = async (url: string, tenantId: string): Promise<TenantEntry | null> => {
     const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
       url,
@@ -120,7 +161,7 @@ export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, ti
       }
     }
     throw last;
-  }, { ttlMs, notFoundTtlMs });
+  }, { ttlMs, notFoundTtlMs, maxEntries, maxNotFound });
 }
 
 interface RawEntry { id: string; region: string; plan: string; status: string }

@@ -8,17 +8,21 @@ export interface NonceStore {
 }
 
 /**
- * The most nonces one process remembers: a minute's worth of signed requests
+ * `memory.hop_nonces`: the most nonces one process remembers, a minute's worth of signed requests
  * at several thousand a second. Past it the oldest are forgotten first, so a
  * replay of a request older than that many newer ones would pass: the bound
  * keeps a flood from growing memory without limit.
  */
-const maxRememberedNonces = 250_000;
+export const maxRememberedNonces = 250_000;
 
 /** One process's memory. */
-export function memoryNonceStore(max = maxRememberedNonces): NonceStore {
+export function memoryNonceStore(max = maxRememberedNonces): NonceStore & { readonly size: number } {
   const seen = new LRUCache<string, true>({ max });
   return {
+    /** Nonces remembered now (at most max). */
+    get size() {
+      return seen.size;
+    },
     async claim(nonce, ttlMs) {
       if (seen.has(nonce)) return false;
       seen.set(nonce, true, { ttl: ttlMs });

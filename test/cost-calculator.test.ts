@@ -283,12 +283,28 @@ describe('estimate cache', () => {
     expect(model.estimate(document, undefined, { n: 3, id: 'c' })).toBe(three);
   });
 
-  it('keeps a bounded number of estimates per operation, dropping the oldest', () => {
+  it('keeps at most estimateBytes of estimates, every operation\'s together, dropping the least recently used', () => {
+    // Each key is the tree's id, a separator and the variable's value: about 2 × 4 characters + 150 bytes here.
+    const bounded = buildCostModel(fixtureSdl, { estimateBytes: 10 * 160 });
     const document = op('query ($n: Int) { users(first: $n) { name } }');
-    const oldest = model.estimate(document, undefined, { n: 0 });
-    for (let n = 1; n <= 256; n++) model.estimate(document, undefined, { n });
-    const again = model.estimate(document, undefined, { n: 0 });
-    expect(again).toEqual(oldest);
-    expect(again).not.toBe(oldest);
+    const other = op('query ($m: Int) { users(first: $m) { name } }');
+    const first = bounded.estimate(document, undefined, { n: 0 });
+    const used = bounded.estimate(document, undefined, { n: 1 });
+    for (let m = 0; m < 8; m++) bounded.estimate(other, undefined, { m });
+    expect(bounded.estimate(document, undefined, { n: 1 })).toBe(used); // used again: now the most recent
+    for (let m = 8; m < 9; m++) bounded.estimate(other, undefined, { m });
+    const again = bounded.estimate(document, undefined, { n: 0 });
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first); // the least recently used, dropped for another operation's
+    expect(bounded.estimate(document, undefined, { n: 1 })).toBe(used);
+  });
+
+  it('caches no estimate heavier than the whole bound: a variable as long as a request body costs no memory', () => {
+    const bounded = buildCostModel(fixtureSdl, { estimateBytes: 10_000 });
+    const document = op('query ($n: Int) { users(first: $n) { name } }');
+    const huge = 'x'.repeat(100_000);
+    const estimate = bounded.estimate(document, undefined, { n: huge });
+    expect(bounded.estimate(document, undefined, { n: huge })).not.toBe(estimate);
+    expect(bounded.estimate(document, undefined, { n: huge })).toEqual(estimate);
   });
 });

@@ -1,4 +1,5 @@
 import type { DocumentNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { actualOfTree, estimateTree, type EvaluationOptions } from './evaluate.js';
 import { compileCostTree, type CostTree, type CostTreeOptions } from './cost-tree.js';
 import { readSchemaCosts } from './schema-costs.js';
@@ -15,6 +16,8 @@ export interface CostOptions {
   readonly mutationCost?: number;
   /** Where a field's cost is charged. @default () => 'home' */
   readonly siteOf?: (typeName: string, fieldName: string) => CostSite;
+  /** The most the cached estimates may weigh, every operation's together, in approximate heap bytes (`memory.cost_estimate_bytes`). @default defaultCostEstimateBytes */
+  readonly estimateBytes?: number;
 }
 
 
@@ -23,20 +26,25 @@ export interface CostModel {
   readonly schemaHash: string;
   /** The static cost of one operation of the document. Cached: see below. */
   estimate(document: DocumentNode, operationName: string | undefined, variables: Readonly<Record<string, unknown>> | undefined): CostEstimate;
+  /** The estimates cached now, every operation's (bounded by `estimateBytes`). */
+  readonly estimatesHeld: { readonly entries: number; readonly bytes: number };
   /** The same model applied to the response data: list sizes are the lengths actually returned (null/missing lists count 0). */
   actual(document: DocumentNode, operationName: string | undefined, variables: Readonly<Record<string, unknown>> | undefined, data: unknown): number;
 }
 
 const settingDefaults = costSettings.parse(undefined);
 
-/** Estimates kept per compiled operation, one per combination of the variables its cost depends on. */
-const ESTIMATES_PER_TREE = 256;
+/** `memory.cost_estimate_bytes`: 16 MiB, some 80,000 estimates of a few variables each. */
+export const defaultCostEstimateBytes = 16 * 1024 * 1024;
+/** An estimate's object, its slot in the LRU and its key's header, besides the key's characters (counted two bytes each). */
+const estimateOverheadBytes = 150;
 
 interface CachedTree {
+  /** This tree's estimates are cached under keys that start with its id. */
+  readonly id: number;
   readonly tree: CostTree;
   /** The estimate of an operation whose cost depends on no variable. */
   constant: CostEstimate | undefined;
-  readonly estimates: Map<string, CostEstimate>;
 }
 
 /**
@@ -47,13 +55,18 @@ interface CachedTree {
  * the same query with another `id` is a map lookup. The document is the key
  * because Apollo Server hands the same DocumentNode to every request of the
  * same query text; a WeakMap lets it go when Apollo's document cache does.
+ * The estimates are one LRU for every operation, bounded by bytes
+ * (`estimateBytes`): their keys are the client's variable values, as long as
+ * a request body may be.
  */
 export function buildCostModel(supergraphSdl: string, options: CostOptions = {}): CostModel {
-  const { defaultListSize = settingDefaults.defaultListSize, mutationCost = settingDefaults.mutationCost, siteOf = () => 'home' } = options;
+  const { defaultListSize = settingDefaults.defaultListSize, mutationCost = settingDefaults.mutationCost, siteOf = () => 'home', estimateBytes = defaultCostEstimateBytes } = options;
   const costs = readSchemaCosts(supergraphSdl);
   const treeOptions: CostTreeOptions = { costs, defaultListSize, siteOf };
   const evaluation: EvaluationOptions = { costs, mutationCost };
   const trees = new WeakMap<DocumentNode, Map<string, CachedTree>>();
+  const estimates = new LRUCache<string, CostEstimate>({ maxSize: estimateBytes, sizeCalculation: (_estimate, key) => 2 * key.length + estimateOverheadBytes });
+  let treesCompiled = 0;
 
   const cachedTree = (document: DocumentNode, operationName: string | undefined): CachedTree => {
     let byName = trees.get(document);
@@ -65,7 +78,7 @@ export function buildCostModel(supergraphSdl: string, options: CostOptions = {})
     let cached = byName.get(name);
     if (!cached) {
       // A tree that throws (too few or too many slicing arguments) is not kept: such requests fail anyway.
-      cached = { tree: compileCostTree(document, operationName, treeOptions), constant: undefined, estimates: new Map() };
+      cached = { id: treesCompiled++, tree: compileCostTree(document, operationName, treeOptions), constant: undefined };
       byName.set(name, cached);
     }
     return cached;
@@ -73,16 +86,18 @@ export function buildCostModel(supergraphSdl: string, options: CostOptions = {})
 
   return {
     schemaHash: costs.schemaHash,
+    get estimatesHeld() {
+      return { entries: estimates.size, bytes: estimates.calculatedSize };
+    },
     estimate(document, operationName, variables) {
       const cached = cachedTree(document, operationName);
       const { tree } = cached;
       if (tree.variables.length === 0) return (cached.constant ??= estimateTree(tree, undefined, evaluation));
-      const key = cacheKey(tree.variables, variables);
-      let estimate = cached.estimates.get(key);
+      const key = `${cached.id}\u0002${cacheKey(tree.variables, variables)}`;
+      let estimate = estimates.get(key);
       if (estimate) return estimate;
       estimate = estimateTree(tree, variables, evaluation);
-      if (cached.estimates.size >= ESTIMATES_PER_TREE) cached.estimates.delete(cached.estimates.keys().next().value!);
-      cached.estimates.set(key, estimate);
+      estimates.set(key, estimate);
       return estimate;
     },
     actual(document, operationName, variables, data) {

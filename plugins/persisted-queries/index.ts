@@ -17,6 +17,8 @@ export interface PersistedQueryOptions {
   readonly stores?: Omit<ResidentStoreOptions, 'keyPrefix'>;
   /** Prefix of the Upstash keys. @default 'geofed:apq:' */
   readonly keyPrefix?: string;
+  /** The most the registered documents kept in this process's memory may weigh (`memory.persisted_query_bytes`). @default defaultPersistedQueryBytes */
+  readonly memoryBytes?: number;
 }
 
 /**
@@ -32,16 +34,19 @@ const APOLLO_APQ_PREFIX = 'apq:';
 export function persistedQueries(options: PersistedQueryOptions): {
   persistedQueries: ApolloServerOptions<BaseContext>['persistedQueries'];
   plugins: ApolloServerPlugin<BaseContext>[];
+  /** The registered documents kept in this process's memory (none in safelist mode). */
+  memoryHeld: () => { readonly documents: number; readonly bytes: number };
 } {
-  const { mode, manifestPath, stores = { regional: {}, homeRegion: () => undefined, isRegional: () => false }, keyPrefix = 'geofed:apq:' } = options;
+  const { mode, manifestPath, stores = { regional: {}, homeRegion: () => undefined, isRegional: () => false }, keyPrefix = 'geofed:apq:', memoryBytes } = options;
   const manifest = manifestPath ? loadManifest(manifestPath) : undefined;
   const bodies = new Map(manifest?.operations.map((operation) => [operation.id, operation.body]));
   // Safelist mode has no APQ store at all: only listed bodies can be found by hash, none registered.
-  const store = mode === 'safelist' ? undefined : new ResidentStore({ ...stores, keyPrefix });
+  const store = mode === 'safelist' ? undefined : new ResidentStore({ ...stores, keyPrefix, memoryBytes });
   logger.info({ mode, listed: bodies.size, store: store?.describe() ?? 'none' }, 'persisted queries');
   return {
     persistedQueries: { cache: new ListedFirstCache(bodies, store), ttl: APQ_TTL_SECONDS },
     plugins: manifest && mode !== 'off' ? [listPlugin(new Set(bodies.keys()), mode)] : [],
+    memoryHeld: () => store?.memoryHeld() ?? { documents: 0, bytes: 0 },
   };
 }
 
