@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
+import { ErrorCode } from '../protocol/errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { FetchDedup, fetchIdentity } from './fetch-dedup.js';
 import { FetchAbandoned, FetchLimiter, type FetchLimiterSettings, type LimiterClock } from './fetch-limiter.js';
@@ -142,8 +143,11 @@ export function gatedFetcher({ subgraph, region, limiter, dedup, breaker, metric
         admission.succeeded();
       } else {
         stopTimer('error');
-        // A coded answer (401, 403…) means the subgraph is up; anything else is its failure.
-        if (await isCodedAnswer(response)) admission.succeeded();
+        // A coded answer (401, 403…) means the subgraph is up, unless it refused the gateway itself (its
+        // GEOFED_SUBGRAPH_SECRET differs): a misconfiguration fails every fetch, so it counts as a failure.
+        const code = (await codedAnswer(response))?.code;
+        if (code === ErrorCode.GATEWAY_SIGNATURE_REFUSED) admission.failed();
+        else if (code !== undefined) admission.succeeded();
         else if (signal?.aborted) admission.released();
         else admission.failed();
       }
@@ -162,13 +166,14 @@ export function gatedFetcher({ subgraph, region, limiter, dedup, breaker, metric
   };
 }
 
-/** A non-2xx answer whose first error has a message and a code: the subgraph spoke (the data source keeps its code). */
-export async function isCodedAnswer(response: FetcherResponse): Promise<boolean> {
+/** The first error of a non-2xx answer, when it has a message and a code: the subgraph spoke (the data source keeps its code). */
+export async function codedAnswer(response: FetcherResponse): Promise<{ readonly message: string; readonly code: string } | undefined> {
   try {
     const body = (await response.clone().json()) as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] };
     const first = body.errors?.[0];
-    return typeof first?.message === 'string' && typeof first.extensions?.code === 'string';
+    return typeof first?.message === 'string' && typeof first.extensions?.code === 'string' ? { message: first.message, code: first.extensions.code } : undefined;
   } catch {
-    return false;
+    // Not JSON: no code.
+    return undefined;
   }
 }

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Counter, type Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { ErrorCode, statusOfCode } from '../protocol/errors.js';
 import { logger } from '../runtime/logger.js';
+import { registeredMetric } from '../runtime/registered-metric.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
 import { signHop } from './hop-signature.js';
 
@@ -38,12 +40,17 @@ const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgr
  */
 export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }: HomeForwarderOptions): HomeForwarder {
   const agent = new Agent({ keepAliveTimeout: 30_000, connectTimeout: timeoutMs });
-  const forwarded = new Counter({
-    name: 'geofed_forwarded_operations_total',
-    help: 'Operations forwarded whole to the tenant\'s home gateway, by home region and outcome.',
-    labelNames: ['home_region', 'outcome'] as const,
-    registers: [registry],
-  });
+  const forwarded = registeredMetric(
+    registry,
+    'geofed_forwarded_operations_total',
+    () =>
+      new Counter({
+        name: 'geofed_forwarded_operations_total',
+        help: 'Operations forwarded whole to the tenant\'s home gateway, by home region and outcome.',
+        labelNames: ['home_region', 'outcome'] as const,
+        registers: [registry],
+      }),
+  );
   const unavailable = (res: ServerResponse, home: string) => {
     forwarded.inc({ home_region: home, outcome: 'unavailable' });
     if (res.headersSent) return void res.destroy();
@@ -70,12 +77,20 @@ export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }
         logger.warn({ home, err: (error as Error).message }, 'home gateway unreachable');
         return unavailable(res, home);
       }
+      // A 401 is small and carries no data: read whole, to tell a refused hop (the deployment's fault) from a refused token.
+      const refusal = answer.statusCode === 401 ? await answer.body.text() : undefined;
+      if (refusal !== undefined && codeOf(refusal) === ErrorCode.GATEWAY_SIGNATURE_REFUSED) {
+        forwarded.inc({ home_region: home, outcome: 'rejected' });
+        logger.error({ home }, 'the home gateway refused this gateway\'s hop signature: GEOFED_GATEWAY_HOP_SECRET differs between the regions\' gateways (or their clocks are apart)');
+        res.setHeader('cache-control', 'no-store');
+        return writeGraphQLError(res, statusOfCode.REGION_REJECTED_GATEWAY, `The tenant's home region (${home}) refused this gateway: the deployment is misconfigured, not your request. Retry later.`, ErrorCode.REGION_REJECTED_GATEWAY);
+      }
       res.statusCode = answer.statusCode;
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !hopByHop.has(name)) res.setHeader(name, value);
       }
       try {
-        await pipeline(answer.body, res);
+        await pipeline(refusal === undefined ? answer.body : Readable.from([refusal]), res);
         forwarded.inc({ home_region: home, outcome: 'ok' });
       } catch (error) {
         forwarded.inc({ home_region: home, outcome: 'interrupted' });
@@ -85,4 +100,13 @@ export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }
     },
     close: () => agent.close(),
   };
+}
+
+function codeOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] }).errors?.[0]?.extensions?.code;
+  } catch {
+    // Not GraphQL: not a refusal of ours.
+    return undefined;
+  }
 }

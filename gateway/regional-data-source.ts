@@ -7,11 +7,12 @@ import { laterToken, responseConsistencyToken } from '../protocol/consistency-to
 import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { callerHeaders } from '../protocol/signed-context.js';
+import { logger } from '../runtime/logger.js';
 import { auditRegionalFetch } from './audit.js';
-import { CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker.js';
+import { CircuitBreaker, type BreakerState, type CircuitBreakerSettings } from './circuit-breaker.js';
 import { clientSignal } from './client-signal.js';
 import type { SubgraphConfig } from './config.js';
-import { BreakerRefused, fairnessKey, gatedFetcher, inFetchScope, type FetchScope, type SubgraphLimits } from './fetch-gate.js';
+import { BreakerRefused, codedAnswer, fairnessKey, gatedFetcher, inFetchScope, type FetchScope, type SubgraphLimits } from './fetch-gate.js';
 import { FetchAbandoned, FetchShed, type ShedReason } from './fetch-limiter.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayContext } from './request-context.js';
@@ -60,18 +61,24 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     this.perRegion = new Map(
       Object.entries(options.subgraph.urls).map(([region, url]) => {
         const { name } = options.subgraph;
+        const breaker = new CircuitBreaker(options.circuitBreaker);
         const fetcher = gatedFetcher({
           subgraph: name,
           region,
           limiter: options.limits.limiter(name, region),
           dedup: options.limits.dedup(name, region),
-          breaker: new CircuitBreaker(options.circuitBreaker),
+          breaker,
           metrics: options.metrics,
           inner: options.fetcher,
         });
-        return [region, { region, source: new ContextForwardingDataSource({ url, fetcher }, name, region, options.observeResponse) }];
+        return [region, { region, breaker, source: new ContextForwardingDataSource({ url, fetcher }, name, region, options.observeResponse) }];
       }),
     );
+  }
+
+  /** Each region's breaker state, for /status. */
+  breakerStates(): Record<string, BreakerState> {
+    return Object.fromEntries([...this.perRegion].map(([region, target]) => [region, target.breaker.state]));
   }
 
   async process(request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
@@ -176,6 +183,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
 
 interface Target {
   readonly region: string;
+  readonly breaker: CircuitBreaker;
   readonly source: RemoteGraphQLDataSource<GatewayContext>;
 }
 
@@ -238,21 +246,21 @@ class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     return response;
   }
 
-  /** Keeps the code and message of a subgraph's refusal (RESIDENCY_VIOLATION, UNAUTHENTICATED…), never its URL. */
+  /**
+   * Keeps the code and message of a subgraph's refusal (RESIDENCY_VIOLATION, UNAUTHENTICATED…), never its URL.
+   * A refusal of the gateway's own signature is the deployment's fault, never the client's: the operator hears
+   * of it, the client gets a 503.
+   */
   override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
-    const first = await firstCodedError(response);
+    const first = await codedAnswer(response);
+    if (first?.code === ErrorCode.GATEWAY_SIGNATURE_REFUSED) {
+      logger.error(
+        { subgraph: this.subgraphName, region: this.region, reason: first.message },
+        'the subgraph refused the gateway\'s signature: GEOFED_SUBGRAPH_SECRET differs between the gateway and the subgraph (or their clocks are apart)',
+      );
+      return new SubgraphAnswerError(`The ${this.subgraphName} service refused this gateway's requests: the deployment is misconfigured, not your request. Retry later.`, ErrorCode.SUBGRAPH_REJECTED_GATEWAY);
+    }
     if (first) return new SubgraphAnswerError(first.message, first.code);
     return new GraphQLError(`subgraph answered HTTP ${response.status}`);
   }
-}
-
-async function firstCodedError(response: FetcherResponse): Promise<{ message: string; code: string } | undefined> {
-  try {
-    const body = (await response.json()) as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] };
-    const first = body.errors?.[0];
-    if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') return { message: first.message, code: first.extensions.code };
-  } catch {
-    // Not JSON: treated as an outage below.
-  }
-  return undefined;
 }

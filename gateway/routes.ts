@@ -58,14 +58,14 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
       return null;
     }
     const hopCheck = verifyHop({ method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body: body.raw }, hop.secrets, hop.windowSeconds);
-    if (hopCheck.hop && !hopCheck.ok) return refuse(res, ErrorCode.UNAUTHENTICATED, `Refused: ${hopCheck.reason}.`);
-    if (hopCheck.hop && !(await hop.nonces.claim(hopCheck.nonce, hop.windowSeconds * 1_000))) return refuse(res, ErrorCode.UNAUTHENTICATED, 'Refused: this forwarded request was received before.');
+    if (hopCheck.hop && !hopCheck.ok) return refuse(res, ErrorCode.GATEWAY_SIGNATURE_REFUSED, `Refused: ${hopCheck.reason}.`);
+    if (hopCheck.hop && !(await hop.nonces.claim(hopCheck.nonce, hop.windowSeconds * 1_000))) return refuse(res, ErrorCode.GATEWAY_SIGNATURE_REFUSED, 'Refused: this forwarded request was received before.');
     const resolution: Resolution = await resolveCaller(req.headers.authorization).then(
       (caller) => ({ caller }),
       (refused: unknown) => ({ refused }),
     );
     const caller = 'caller' in resolution ? resolution.caller : null;
-    if (hopCheck.hop && caller === null && 'caller' in resolution) return refuse(res, ErrorCode.UNAUTHENTICATED, 'Refused: a forwarded request carries its client\'s token.');
+    if (hopCheck.hop && caller === null && 'caller' in resolution) return refuse(res, ErrorCode.GATEWAY_SIGNATURE_REFUSED, 'Refused: a forwarded request carries its client\'s token.');
     if (caller && caller.region !== region) {
       // A request forwarded once is never forwarded again: its home is here, or it is refused.
       if (hopCheck.hop) return refuse(res, ErrorCode.RESIDENCY_VIOLATION, `This gateway serves region "${region}"; the tenant's operations run in its home region only.`);
@@ -112,7 +112,7 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
   };
 }
 
-function refuse(res: ServerResponse, code: typeof ErrorCode.UNAUTHENTICATED | typeof ErrorCode.RESIDENCY_VIOLATION, message: string): null {
+function refuse(res: ServerResponse, code: typeof ErrorCode.GATEWAY_SIGNATURE_REFUSED | typeof ErrorCode.RESIDENCY_VIOLATION, message: string): null {
   logger.warn({ code }, 'refused a forwarded request');
   res.setHeader('cache-control', 'no-store');
   writeGraphQLError(res, statusOfCode[code], message, code);

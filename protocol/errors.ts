@@ -8,6 +8,8 @@ import { GraphQLError } from 'graphql';
  */
 export const statusOfCode = {
   UNAUTHENTICATED: 401,
+  // A subgraph's or home gateway's refusal of a gateway's signature (missing, forged, out of its window, replayed).
+  GATEWAY_SIGNATURE_REFUSED: 401,
   FORBIDDEN: 403,
   RESIDENCY_VIOLATION: 403,
   CORS_ORIGIN_REFUSED: 403,
@@ -18,6 +20,9 @@ export const statusOfCode = {
   DIRECTORY_UNAVAILABLE: 503,
   SUBGRAPH_UNAVAILABLE: 503,
   SUBGRAPH_OVERLOADED: 503,
+  // What a client sees of a GATEWAY_SIGNATURE_REFUSED: the deployment is misconfigured, not the client's request.
+  SUBGRAPH_REJECTED_GATEWAY: 503,
+  REGION_REJECTED_GATEWAY: 503,
   PRIMARY_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
   RATE_LIMIT_UNAVAILABLE: 503,

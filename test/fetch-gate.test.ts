@@ -116,6 +116,15 @@ describe('the gated fetcher: limits', () => {
     expect([refused.state, breaker.state]).toEqual(['resolved', 'closed']);
   });
 
+  it('counts a refusal of the gateway\'s own signature as a failure: a misconfiguration fails every fetch', async () => {
+    const { breaker, subgraph, fetch } = gateOf();
+    const refused = fetch();
+    await settle();
+    subgraph.calls[0]!.answer(response(401, { errors: [{ message: 'Refused: the signature does not match.', extensions: { code: 'GATEWAY_SIGNATURE_REFUSED' } }] }));
+    await settle();
+    expect([refused.state, breaker.state]).toEqual(['resolved', 'open']);
+  });
+
   it('never counts an abandoned fetch: queued when its client left, or failing after it left', async () => {
     const { breaker, subgraph, fetch, limiter } = gateOf();
     const leaving = new AbortController();

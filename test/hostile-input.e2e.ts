@@ -125,7 +125,7 @@ describe('subgraphs verify before they parse, and run a signed request once', ()
 
   it('answers an unsigned request with a body that is not JSON with 401, not a parse error', async () => {
     const response = await fetch(users(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
-    expect({ status: response.status, code: ((await response.json()) as GraphQLResult['body']).errors?.[0]?.extensions?.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    expect({ status: response.status, code: ((await response.json()) as GraphQLResult['body']).errors?.[0]?.extensions?.code }).toEqual({ status: 401, code: 'GATEWAY_SIGNATURE_REFUSED' });
   });
 
   it('runs a captured signed mutation once, refusing its replay within the window', async () => {

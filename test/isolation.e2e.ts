@@ -82,7 +82,7 @@ describe('cross-tenant matrix', () => {
     );
 
     const unsignedHeaders = await callSubgraph(url('users', other.region), '{ me { email } }', { headers: { 'x-geofed-tenant': other.id, 'x-geofed-user': other.user.id, 'x-geofed-region': other.region } });
-    expectRefused(outcome(unsignedHeaders), refusedWith(401, 'UNAUTHENTICATED'), 'unsigned direct call with forged headers');
+    expectRefused(outcome(unsignedHeaders), refusedWith(401, 'GATEWAY_SIGNATURE_REFUSED'), 'unsigned direct call with forged headers');
 
     const regionClaim = await new SignJWT({ tenant: tenant.id, region: other.region, jurisdiction: other.region })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(tenant.user.id).setExpirationTime('1h')
@@ -120,7 +120,7 @@ describe('tokens and signatures', () => {
       await callSubgraph(target, '{ user(id: "usr_acme_2") { email } }', { ...signedFor(acme), signedBody: JSON.stringify({ query: '{ __typename }' }) }),
       await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), headers: { 'x-geofed-timestamp': String(Math.floor(Date.now() / 1000) - 120) } }),
     ];
-    for (const result of cases) expectRefused(outcome(result), refusedWith(401, 'UNAUTHENTICATED'), 'bad signature');
+    for (const result of cases) expectRefused(outcome(result), refusedWith(401, 'GATEWAY_SIGNATURE_REFUSED'), 'bad signature');
     const rotated = await callSubgraph(target, '{ me { email } }', { ...signedFor(acme), secret: previousSecret });
     expect(rotated.body.data).toEqual({ me: { email: acme.user.email } });
   });

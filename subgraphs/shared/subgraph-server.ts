@@ -147,12 +147,12 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     }
     if (!verified.ok) {
       log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
-      return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, `Refused: ${verified.reason}.`, ErrorCode.UNAUTHENTICATED);
+      return writeGraphQLError(res, statusOfCode.GATEWAY_SIGNATURE_REFUSED, `Refused: ${verified.reason}.`, ErrorCode.GATEWAY_SIGNATURE_REFUSED);
     }
     // A request replayed within the window (a captured mutation, say) runs once only.
     if (!(await nonces.claim(verified.nonce, security.windowSeconds * 1_000))) {
       log.warn('refused a replayed request');
-      return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, 'Refused: this signed request was received before.', ErrorCode.UNAUTHENTICATED);
+      return writeGraphQLError(res, statusOfCode.GATEWAY_SIGNATURE_REFUSED, 'Refused: this signed request was received before.', ErrorCode.GATEWAY_SIGNATURE_REFUSED);
     }
     const { caller } = verified;
     if (definition.scope === 'regional' && caller.tenantId !== undefined && caller.region !== definition.region) {
