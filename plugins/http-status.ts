@@ -9,12 +9,15 @@ const graphqlResponseJson = 'application/graphql-response+json; charset=utf-8';
  * The HTTP status of a GraphQL response, as GraphQL over HTTP asks
  * (docs/errors.md, "HTTP status"). A response with data is a success, whatever
  * its errors say: `{ products me }` with `me`'s region down is a 200 whose
- * errors name `me`. Without data the status follows the first error's code,
- * whether the error was raised before execution (it carries its status
- * already) or merged from a subgraph's answer. With `Accept:
- * application/graphql-response+json` a `data: null` (a field error that
- * reached the root) is a 200 too, as that media type specifies; only a
- * response without `data` (a request error) is a 4xx or 5xx.
+ * errors name `me`. Under `application/json` a response that holds no data
+ * at all (no `data`, `data: null`, or every root field null next to errors)
+ * takes the status of its first error's code, whether the error was raised
+ * before execution (it carries its status already) or merged from a
+ * subgraph's answer: a shed request stays a 503 with `Retry-After`, so load
+ * balancers and clients back off. With `Accept:
+ * application/graphql-response+json` any `data` entry is a 200, as that media
+ * type specifies; only a response without `data` (a request error) is a 4xx or
+ * 5xx.
  */
 export function httpStatusPlugin(): ApolloServerPlugin<BaseContext> {
   return {
@@ -26,7 +29,8 @@ export function httpStatusPlugin(): ApolloServerPlugin<BaseContext> {
         async willSendResponse({ response }) {
           if (response.body.kind !== 'single') return;
           const result = response.body.singleResult;
-          if (result.data !== undefined && (result.data !== null || answersGraphQLResponseJson)) {
+          const answered = answersGraphQLResponseJson ? result.data !== undefined : holdsData(result.data, result.errors?.length ?? 0);
+          if (answered) {
             // A 304 of the CDN plugin stands; an error's status does not.
             if (response.http.status === undefined || response.http.status >= 400) response.http.status = 200;
             return;
@@ -38,4 +42,9 @@ export function httpStatusPlugin(): ApolloServerPlugin<BaseContext> {
       };
     },
   };
+}
+
+function holdsData(data: Record<string, unknown> | null | undefined, errorCount: number): boolean {
+  if (data === undefined || data === null) return false;
+  return errorCount === 0 || Object.values(data).some((value) => value !== null);
 }

@@ -69,6 +69,11 @@ describe('httpStatusPlugin', () => {
     expect(await run('{ ok nearby }')).toEqual({ status: 200, data: { ok: 'fine', nearby: null }, codes: ['REGION_UNAVAILABLE'] });
   });
 
+  it('gives data whose every root field is null next to errors the error\'s status under application/json, and 200 under graphql-response+json', async () => {
+    expect(await run('{ nearby }')).toEqual({ status: 503, data: { nearby: null }, codes: ['REGION_UNAVAILABLE'] });
+    expect(await run('{ nearby }', 'application/graphql-response+json')).toEqual({ status: 200, data: { nearby: null }, codes: ['REGION_UNAVAILABLE'] });
+  });
+
   it('answers 200 for data: null under application/graphql-response+json, and keeps request errors 4xx', async () => {
     const accept = 'application/graphql-response+json';
     expect(await run('{ region }', accept)).toEqual({ status: 200, data: null, codes: ['REGION_UNAVAILABLE'] });

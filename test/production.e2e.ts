@@ -35,8 +35,8 @@ describe('production', () => {
     await t.stack.stopRegion('apac');
     try {
       const down = await postGraphQL(t.graphqlUrl, '{ me { email } }', { token: await token('initech') });
-      // `me` is nullable: the response has data, so it is a 200 whose error says why `me` is null.
-      expect({ status: down.status, data: down.body.data, code: down.body.errors?.[0]?.extensions?.code }).toEqual({ status: 200, data: { me: null }, code: 'REGION_UNAVAILABLE' });
+      // Every root field null: the response holds no data, so its status is the error's (docs/errors.md).
+      expect({ status: down.status, data: down.body.data, code: down.body.errors?.[0]?.extensions?.code }).toEqual({ status: 503, data: { me: null }, code: 'REGION_UNAVAILABLE' });
       const text = JSON.stringify(down.body);
       expect(text).not.toMatch(/127\.0\.0\.1|localhost|http:|stack|ECONNREFUSED|select /i);
       expect(text).not.toContain(port);

@@ -201,8 +201,8 @@ describe('global failover', () => {
       try {
         const usersUs = t.stack.subgraph('users', 'us').requestCount();
         const down = await fromRegion('eu', '{ me { name } }', { token: await devToken('acme', 'usr_acme_2') });
-        // `me` is nullable: a 200 with `me: null` and the error that says why.
-        expect({ status: down.result.status, data: down.result.body.data, code: down.result.body.errors?.[0]?.extensions?.code }).toEqual({ status: 200, data: { me: null }, code: 'REGION_UNAVAILABLE' });
+        // Every root field null: the response holds no data, so its status is the error's (docs/errors.md).
+        expect({ status: down.result.status, data: down.result.body.data, code: down.result.body.errors?.[0]?.extensions?.code }).toEqual({ status: 503, data: { me: null }, code: 'REGION_UNAVAILABLE' });
         expect(t.stack.subgraph('users', 'us').requestCount()).toBe(usersUs);
       } finally {
         await t.stack.startSubgraphInstance('users', 'eu');
