@@ -9,6 +9,7 @@ import { globalFields, type FieldOwnership, type ScopeOf } from '../plugins/fiel
 import { httpStatusPlugin } from '../plugins/http-status.js';
 import { inputSafetyPlugin } from '../plugins/input-safety.js';
 import { jurisdictionPlugin } from '../plugins/jurisdiction.js';
+import { tokenLimitPlugin } from '../plugins/operation-limits.js';
 import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
 import type { BucketStore } from '../plugins/rate-limit/store.js';
 import { readYourWritesPlugin } from '../plugins/read-your-writes.js';
@@ -51,6 +52,8 @@ export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucke
   const maxOperationCost = config.cost.maxOperationCost;
   return [
     ...persistedQueries,
+    // Parsing is Apollo's, with limits.max_tokens (operation-limits.ts): this words its refusal.
+    tokenLimitPlugin(config.limits),
     inputSafetyPlugin(),
     jurisdictionPlugin({ ownership: () => analysis().ownership, scopeOf }),
     costPlugin({ model, maxOperationCost }),

@@ -1,15 +1,15 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { operationLimits, operationLimitSettings } from '../plugins/operation-limits.js';
+import { operationLimits, operationLimitSettings, tokenLimitPlugin } from '../plugins/operation-limits.js';
 
 const typeDefs = 'type Category { name: String! parent: Category } type Query { category: Category }';
 const category = vi.fn(() => ({ name: 'root', parent: { name: 'up', parent: { name: 'top', parent: null } } }));
 
 let server: ApolloServer;
 beforeAll(async () => {
-  const limits = operationLimits(operationLimitSettings.parse({ max_depth: 3, max_aliases: 2, max_tokens: 40, max_directives: 2 }));
-  server = new ApolloServer({ typeDefs, resolvers: { Query: { category } }, plugins: [ApolloServerPluginCacheControlDisabled()], ...limits });
+  const settings = operationLimitSettings.parse({ max_depth: 3, max_aliases: 2, max_tokens: 40, max_directives: 2 });
+  server = new ApolloServer({ typeDefs, resolvers: { Query: { category } }, plugins: [ApolloServerPluginCacheControlDisabled(), tokenLimitPlugin(settings)], ...operationLimits(settings) });
   await server.start();
 });
 afterAll(async () => {
@@ -48,14 +48,17 @@ describe('operation limits', () => {
     expect(await run('{ category @include(if: true) @skip(if: false) { name @include(if: true) } }')).toEqual(invalid('Directives limit of 2 exceeded, found 3: simplify the operation, or raise limits.max_directives in the gateway\'s supergraph.yaml.'));
   });
 
-  it('stops parsing past max_tokens', async () => {
+  it('stops parsing past max_tokens, with a message that names the setting and is no syntax error', async () => {
     const long = `{ ${Array.from({ length: 20 }, () => 'category { name }').join(' ')} }`;
-    // graphql-js's own wording, typo included.
     expect(await run(long)).toEqual({
       status: 400,
-      errors: [{ message: 'Syntax Error: Document contains more that 40 tokens. Parsing aborted.', code: 'GRAPHQL_PARSE_FAILED' }],
+      errors: [{ message: 'Token limit of 40 exceeded, parsing stopped: simplify the operation, or raise limits.max_tokens in the gateway\'s supergraph.yaml.', code: 'GRAPHQL_PARSE_FAILED' }],
       resolved: 0,
     });
+  });
+
+  it('leaves a real syntax error in graphql-js\'s words', async () => {
+    expect(await run('{ category { name }')).toEqual({ status: 400, errors: [{ message: 'Syntax Error: Expected Name, found <EOF>.', code: 'GRAPHQL_PARSE_FAILED' }], resolved: 0 });
   });
 
   it('applies graphql-armor\'s defaults when the file sets none', () => {
