@@ -6,7 +6,8 @@ import { ConfigError, type GeofedConfig, type SubgraphConfig } from './config.js
 
 export type CompositionResult =
   | { readonly ok: true; readonly supergraphSdl: string }
-  | { readonly ok: false; readonly errors: readonly string[] };
+  /** `sources`: a subgraph's SDL could not be read or fetched; `composition`: it was read, and does not parse or compose. */
+  | { readonly ok: false; readonly stage: 'sources' | 'composition'; readonly errors: readonly string[] };
 
 export interface ComposeOptions {
   /** Reads a subgraph SDL file (tests change subgraphs in memory). */
@@ -26,10 +27,17 @@ const introspectionTimeoutMs = 5_000;
  */
 export async function composeSupergraph(config: GeofedConfig, { readFile = (path) => readFileSync(path, 'utf8'), introspect = introspectSdl }: ComposeOptions = {}): Promise<CompositionResult> {
   const errors: string[] = [];
+  let unreadable = false;
   const services = await Promise.all(
     config.subgraphs.map(async (subgraph) => {
       try {
-        const sdl = subgraph.schema.file !== undefined ? readFile(subgraph.schema.file) : await introspect(subgraph.schema.subgraphUrl);
+        let sdl;
+        try {
+          sdl = subgraph.schema.file !== undefined ? readFile(subgraph.schema.file) : await introspect(subgraph.schema.subgraphUrl);
+        } catch (error) {
+          unreadable = true;
+          throw error;
+        }
         return [{ name: subgraph.name, url: subgraph.routingUrl, typeDefs: parse(sdl) }];
       } catch (error) {
         errors.push(isFileSystemError(error) && subgraph.schema.file !== undefined ? unreadableSchemaFile(config, subgraph.name, subgraph.schema.file, error) : `${subgraph.name} (${sourceOf(subgraph)}): ${(error as Error).message}`);
@@ -37,10 +45,10 @@ export async function composeSupergraph(config: GeofedConfig, { readFile = (path
       }
     }),
   );
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, stage: unreadable ? 'sources' : 'composition', errors };
   const result = composeServices(services.flat());
   if (result.errors) {
-    return { ok: false, errors: result.errors.map((error) => error.message) };
+    return { ok: false, stage: 'composition', errors: result.errors.map((error) => error.message) };
   }
   return { ok: true, supergraphSdl: withTrailingNewline(result.supergraphSdl) };
 }

@@ -60,6 +60,12 @@ const gatewaySection = settingsSection({
   region: regionName.optional(),
   /** @default the port of `gateways.<region>.url`, else 4000 */
   port: z.number().int().min(0).max(65_535).optional(),
+  /** When set, /health, /readyz, /status and /metrics are served on this port only, off the public one. */
+  admin_port: z.number().int().min(0).max(65_535).optional(),
+  /** On SIGINT/SIGTERM (and for the pipeline a reload replaces), requests in flight get this long to finish. */
+  drain_timeout_ms: positiveInteger.default(10_000),
+  /** How often every subgraph instance is probed for /metrics (`geofed_subgraph_up`); /status probes when asked. */
+  health_check_interval_ms: positiveInteger.default(15_000),
   /** Bound of one subgraph fetch (connect, headers and body); a regional fetch past it is REGION_UNAVAILABLE. */
   subgraph_timeout_ms: positiveInteger.default(2_000),
   /** How long a tenant's directory entry is reused. */

@@ -32,12 +32,17 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
 
 /** Reload in drop-in mode: read the composed file again (there are no subgraph SDL files to compose). */
 export async function readComposedSupergraph(config: GeofedConfig): Promise<CompositionResult> {
+  let sdl;
   try {
-    const sdl = readFileSync(config.supergraphPath!, 'utf8');
+    sdl = readFileSync(config.supergraphPath!, 'utf8');
+  } catch (error) {
+    return { ok: false, stage: 'sources', errors: [`cannot read the supergraph ${config.supergraphPath}: ${(error as Error).message}`] };
+  }
+  try {
     routingUrls(config.supergraphPath!);
     return { ok: true, supergraphSdl: sdl };
   } catch (error) {
-    return { ok: false, errors: [(error as Error).message] };
+    return { ok: false, stage: 'composition', errors: [(error as Error).message] };
   }
 }
 

@@ -1,42 +1,26 @@
 import { readFileSync } from 'node:fs';
-import { buildASTSchema, parse } from 'graphql';
-import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { buildCostModel } from '../plugins/cost/calculator.js';
-import { costSites, fieldOwnershipOf, hasRegionalLiterals, taggedFields } from '../plugins/field-ownership.js';
-import { operationLimits } from '../plugins/operation-limits.js';
-import { persistedQueries } from '../plugins/persisted-queries/index.js';
-import { memoryBucketStore } from '../plugins/rate-limit/memory-store.js';
-import { bucketStoreOf } from '../plugins/rate-limit/store-of.js';
-import { postSignedGraphQL } from '../protocol/signed-client.js';
-import { apolloOffline } from '../runtime/apollo-offline.js';
-import { startHttpServer } from '../runtime/http-server.js';
-import { logger } from '../runtime/logger.js';
-import { composeSupergraph, type CompositionResult } from './compose.js';
-import { ConfigError, findSubgraph, scopeLookup, type GeofedConfig } from './config.js';
-import { gatewayEnv, type GatewayEnv } from './env.js';
-import { errorMasking } from './error-masking.js';
-import { withClientSignals } from './client-signal.js';
-import { SubgraphLimits } from './fetch-gate.js';
-import { GatewayMetrics } from './metrics.js';
-import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
-import { readinessProbe } from './readiness.js';
-import { RegionalDataSource, type SubgraphResponseObserver } from './regional-data-source.js';
-import { homeForwarder } from './home-forwarding.js';
-import { memoryGauges } from './memory-metrics.js';
-import { documentStore, queryPlanStore } from './operation-caches.js';
-import { withLandingPage } from './landing-page.js';
-import { memoryNonceStore } from '../runtime/nonce-store.js';
-import { upstashNonceStore } from './nonce-store.js';
-import { callerResolver, type GatewayContext } from './request-context.js';
-import { requestCaller } from './request-scope.js';
-import { gatewayRoutes } from './routes.js';
-import { signingFetcher } from './signing-fetcher.js';
-import { subgraphFetcher } from './subgraph-fetcher.js';
-import { SupergraphSource, type ReloadResult, type SupergraphStatus } from './supergraph-source.js';
-import { staticTenantDirectory, subgraphTenantDirectory, type TenantDirectory } from './tenant-directory.js';
-import { tokenVerifier } from './tokens.js';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ErrorCode, statusOfCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
+import { postSignedGraphQL } from '../protocol/signed-client.js';
+import { startHttpServer, writeGraphQLError, type RouteHandler, type RunningHttpServer } from '../runtime/http-server.js';
+import { logFields, logger } from '../runtime/logger.js';
+import { memoryNonceStore } from '../runtime/nonce-store.js';
+import { withClientSignals } from './client-signal.js';
+import { composeSupergraph, type CompositionResult } from './compose.js';
+import { ConfigError, type GeofedConfig } from './config.js';
+import { ConfigReloader, type Composer, type ReloadResult, type SupergraphStatus } from './config-reload.js';
+import { gatewayEnv, type GatewayEnv } from './env.js';
+import { withLandingPage } from './landing-page.js';
+import { memoryGauges } from './memory-metrics.js';
+import { GatewayMetrics } from './metrics.js';
+import { upstashNonceStore } from './nonce-store.js';
+import { operatorRoutes, type GatewayPhase } from './operator-routes.js';
+import { buildPipeline, type Pipeline } from './pipeline.js';
+import type { SubgraphResponseObserver } from './regional-data-source.js';
+import type { GatewayContext } from './request-context.js';
+import { probeSubgraphs, type HealthTarget } from './subgraph-health.js';
+import type { TenantDirectory } from './tenant-directory.js';
 
 export interface GatewayOptions {
   readonly config: GeofedConfig;
@@ -50,7 +34,7 @@ export interface GatewayOptions {
   readonly directory?: TenantDirectory;
   /** The config as it is now, read again on every reload. @default the config given at start */
   readonly reloadConfig?: () => GeofedConfig;
-  /** Reload when supergraph.yaml or a subgraph SDL file changes. @default false */
+  /** Reload when supergraph.yaml, a subgraph SDL file, the supergraph file or the persisted-query manifest changes. @default false */
   readonly watch?: boolean;
   /** Drop-in mode: serve the composed supergraph file as it is (see drop-in.ts). @default composing the config's subgraphs */
   readonly compose?: (config: GeofedConfig) => Promise<CompositionResult>;
@@ -63,19 +47,30 @@ export interface GatewayOptions {
 export interface RunningGateway {
   /** Base URL; GraphQL is served on `${url}/graphql`. */
   readonly url: string;
+  /** Base URL of the operator's endpoints when `gateway.admin_port` is set; else they share `url`. */
+  readonly adminUrl: string | undefined;
   readonly metrics: GatewayMetrics;
-  /** Recomposes from the config's subgraphs and swaps the supergraph if it composes (also on SIGHUP in `npm run gateway`). */
+  /** Reads the config again, recomposes, and swaps in a new pipeline if both hold (also on SIGHUP in `npm run gateway`). */
   reload(): Promise<ReloadResult>;
   supergraph(): SupergraphStatus;
-  /** Drains in-flight requests, then stops. */
+  /** `gateway.drain_timeout_ms` of the config being served. */
+  readonly drainTimeoutMs: number;
+  /** Drains in-flight requests (up to `drainTimeoutMs`), then stops. */
   stop(): Promise<void>;
 }
 
+/** How long to wait before asking a subgraph to introspect again, at start, when it cannot be reached. */
+const introspectionRetryMs = { first: 500, max: 5_000 };
+
 /**
- * The gateway's composition root: it wires the steps of a request (README,
- * "How a request is served") and owns nothing else. Routes (routes.ts) →
- * context (request-context.ts) → plugins (plugin-chain.ts) → Apollo's plan →
- * fetches (regional-data-source.ts) → response plugins.
+ * The gateway's composition root: its listeners, the state kept across
+ * reloads (metrics, hop nonces) and the serving pipeline (pipeline.ts), which
+ * every reload builds again (config-reload.ts). It listens before the first
+ * supergraph is loaded: until then /graphql and readiness answer 503, so an
+ * orchestrator waits for a subgraph to introspect instead of restarting the
+ * gateway. Requests then follow the README's "How a request is served":
+ * routes.ts → request-context.ts → plugin-chain.ts → Apollo's plan →
+ * regional-data-source.ts → response plugins.
  */
 export async function startGateway({
   config,
@@ -90,146 +85,104 @@ export async function startGateway({
   observeSubgraphResponse,
 }: GatewayOptions): Promise<RunningGateway> {
   const region = config.gateway.region;
-  const scopeOf = scopeLookup(config);
-  const analyse = (sdl: string): SupergraphAnalysis => {
-    const ownership = fieldOwnershipOf(sdl);
-    return {
-      schema: buildASTSchema(parse(sdl), { assumeValidSDL: true }),
-      ownership,
-      costModel: buildCostModel(sdl, { ...config.cost, siteOf: costSites(ownership, scopeOf), estimateBytes: config.memory.costEstimateBytes }),
-      piiFields: taggedFields(sdl, 'pii'),
-    };
-  };
-  const metrics = new GatewayMetrics();
   const secret = env.subgraphSecrets.current;
-  const limits = new SubgraphLimits(config.subgraphLimits, metrics);
-  const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs, connectionsPerOrigin: limits.connectionsPerOrigin(config.subgraphs.flatMap((s) => Object.values(s.urls))) });
-  const fetcher = signingFetcher(http.fetcher, secret);
-  const subgraphs = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph]));
+  const metrics = new GatewayMetrics();
+  // Hop nonces are the region's: every gateway of a region refuses a hop another one accepted, across reloads too.
+  const nonceEndpoint = env.regionalUpstash[region] ?? env.upstash;
+  const nonces = nonceEndpoint ? upstashNonceStore({ ...nonceEndpoint, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore(config.memory.hopNonces);
   const introspect = async (url: string) => {
     const answer = await postSignedGraphQL<{ _service: { sdl: string } }>(url, { query: '{ _service { sdl } }' }, { secret, timeoutMs: config.gateway.subgraphTimeoutMs });
     const sdl = answer.body.data?._service.sdl;
     if (sdl === undefined) throw new Error(`HTTP ${answer.status}: no _service.sdl in the answer`);
     return sdl;
   };
-  const supergraphSdl = config.supergraphPath !== undefined ? readSupergraph(config.supergraphPath) : await composeAtStart(config, introspect);
-  // Rebuilt from the core supergraph (with its join and cost directives) on every schema load.
-  let analysis = analyse(supergraphSdl);
-  // A reload may change URLs or add subgraphs: Apollo builds the data sources again from this map.
-  const source = new SupergraphSource(
-    supergraphSdl,
-    reloadConfig,
-    (next) => {
-      subgraphs.clear();
-      for (const subgraph of next.subgraphs) subgraphs.set(subgraph.name, subgraph);
-    },
-    compose ?? ((next) => composeSupergraph(next, { introspect })),
-  );
+  // A reload composes the subgraphs' SDL again, also when the gateway started from the composed file (`supergraph:`).
+  const composer: Composer = compose ?? ((next) => composeSupergraph(next, { introspect }));
+  const build = (next: GeofedConfig, supergraphSdl: string) => buildPipeline({ config: next, supergraphSdl, env, metrics, nonces, plugins, ...(directory ? { directory } : {}), ...(observeSubgraphResponse ? { observeSubgraphResponse } : {}) });
 
-  const queryPlans = queryPlanStore(config.memory.queryPlanBytes);
-  const gateway = new ApolloGateway({
-    supergraphSdl: source,
-    queryPlannerConfig: { cache: queryPlans },
-    buildService: ({ name }) => {
-      const subgraph = subgraphs.get(name);
-      if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      return new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], fetcher, metrics, circuitBreaker: config.circuitBreaker, limits, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
-    },
-  });
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-    analysis = analyse(coreSupergraphSdl);
-  });
-  const bucketStore = !config.rateLimits.enabled ? undefined : env.upstash ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : memoryBucketStore(Date.now, { maxBuckets: config.memory.rateLimitBuckets });
-  const persisted = persistedQueries({
-    ...config.persistedQueries,
-    memoryBytes: config.memory.persistedQueryBytes,
-    stores: {
-      shared: env.upstash,
-      regional: env.regionalUpstash,
-      homeRegion: () => requestCaller.getStore()?.region,
-      isRegional: (document) => {
-        try {
-          return hasRegionalLiterals(analysis.schema, parse(document), analysis.ownership, scopeOf);
-        } catch {
-          // Not a document Apollo could run: nothing of it is kept anywhere shared.
-          return true;
-        }
-      },
-    },
-  });
-  const documents = documentStore(config.memory.documentBytes);
-  const server = new ApolloServer<GatewayContext>({
-    gateway,
-    persistedQueries: persisted.persistedQueries,
-    documentStore: documents,
-    // No usage or schema reports to Apollo and no Apollo landing page, whatever APOLLO_* says (docs/landing-page.md).
-    plugins: [...apolloOffline(), ...pluginChain({ config, analysis: () => analysis, scopeOf, persistedQueries: persisted.plugins, bucketStore, registry: metrics.registry }), ...plugins],
-    ...operationLimits(config.limits),
-    includeStacktraceInErrorResponses: false,
-    introspection: config.gateway.introspection,
-    // No "Did you mean …" in production: suggestions leak the schema to a prober.
-    hideSchemaDetailsFromClientErrors: env.production,
-    // Shutdown is ours: the process drains HTTP first, then stops Apollo (see runtime/process.ts).
-    stopOnTerminationSignals: false,
-    formatError: errorMasking({ hideSchemaDetails: env.production, exposeServiceNames: config.gateway.errorServiceNames }),
-  });
-  await server.start();
-
-  const tenants =
-    directory ??
-    (config.tenantsDirectory !== undefined
-      ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, notFoundTtlMs: config.gateway.tenantNotFoundTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, maxEntries: config.memory.tenantEntries, maxNotFound: config.memory.unknownTenantEntries, secret })
-      : staticTenantDirectory(region, config.rateLimits.defaultPlan));
-  const forwarder = homeForwarder({ gateways: config.gateways, from: region, hopSecret: env.hopSecrets.current, timeoutMs: config.routing.forwardTimeoutMs, registry: metrics.registry });
-  // Hop nonces are the region's: every gateway of a region refuses a hop another one accepted.
-  const nonceEndpoint = env.regionalUpstash[region] ?? env.upstash;
-  const nonces = nonceEndpoint ? upstashNonceStore({ ...nonceEndpoint, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore(config.memory.hopNonces);
-  memoryGauges(metrics.registry, { tenants, buckets: bucketStore, nonces, persistedQueries: persisted.memoryHeld, documents, queryPlans, costEstimates: () => analysis.costModel.estimatesHeld, bounds: config.memory });
-  const routes = gatewayRoutes({
-    region,
-    server,
-    resolveCaller: callerResolver({ directory: tenants, verifier: tokenVerifier(config.auth, env), regions: config.regions }),
-    clientKey: config.rateLimits.anonymous.clientKey,
-    maxBodyBytes: config.gateway.maxBodyBytes,
-    allowedOrigins: config.cors.allowedOrigins,
-    remoteExecution: config.routing.remoteExecution,
-    forwarder,
-    hop: { secrets: env.hopSecrets.accepted, windowSeconds: config.routing.hopWindowSeconds, nonces },
-    publicUrls: Object.fromEntries(Object.entries(config.gateways).map(([r, g]) => [r, g.publicUrl])),
-    metrics,
-    ready: readinessProbe(config.subgraphs.map((s) => ({ name: s.name, url: s.urls[region]! })), secret),
-    supergraph: () => source.current(),
-  });
-  const listener = await startHttpServer({ host, port, routes: withClientSignals(withLandingPage(routes, { enabled: config.gateway.landingPage ?? !env.production })), onResponse: (res) => res.setHeader(clientHeaders.gatewayRegion, region) });
-  logger.info({ url: listener.url, region, supergraph: source.current().version }, 'gateway listening');
-  if (watch) source.watch();
+  let phase: GatewayPhase = 'starting';
+  let reloader: ConfigReloader | undefined;
+  const serving = (): Pipeline | undefined => reloader?.current();
+  const checkSubgraphs = async () => {
+    const health = await probeSubgraphs(healthTargets(serving()?.config ?? config), secret);
+    for (const report of health) metrics.subgraphHealth(report.subgraph, report.region, report.health);
+    return { health, breakers: serving()?.breakerStates() ?? {} };
+  };
+  memoryGauges(metrics.registry, () => serving()?.memory);
+  const operator = operatorRoutes({ region, metrics, phase: () => phase, supergraph: () => reloader?.status(), subgraphs: checkSubgraphs });
+  const graphql: RouteHandler = async (req, res, url) => {
+    const started = process.hrtime.bigint();
+    const pipeline = serving();
+    if (!pipeline) {
+      writeGraphQLError(res, statusOfCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.', ErrorCode.GATEWAY_NOT_READY);
+      return;
+    }
+    const caller = await logFields.run({ gateway_region: region }, () => pipeline.serve(req, res, url));
+    metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  const adminPort = config.gateway.adminPort;
+  const publicRoutes = withLandingPage(adminPort === undefined ? { ...operator, '/graphql': graphql } : { '/graphql': graphql }, { enabled: config.gateway.landingPage ?? !env.production });
+  const onResponse = (res: Parameters<NonNullable<Parameters<typeof startHttpServer>[0]['onResponse']>>[0]) => res.setHeader(clientHeaders.gatewayRegion, region);
+  const listener = await startHttpServer({ host, port, routes: withClientSignals(publicRoutes), onResponse });
+  let admin: RunningHttpServer | undefined;
+  try {
+    admin = adminPort === undefined ? undefined : await startHttpServer({ host, port: adminPort, routes: operator, onResponse });
+    logger.info({ url: listener.url, admin: admin?.url, region }, 'gateway listening; loading the supergraph');
+    const supergraphSdl = config.supergraphPath !== undefined ? readSupergraph(config.supergraphPath) : await composeAtStart(config, composer);
+    reloader = new ConfigReloader({ loadConfig: reloadConfig, compose: composer, build }, await build(config, supergraphSdl));
+  } catch (error) {
+    await listener.stop(0);
+    await admin?.stop(0);
+    await nonces.close();
+    throw error;
+  }
+  phase = 'ready';
+  logger.info({ url: listener.url, region, version: reloader.status().version, config_version: reloader.status().configVersion }, 'gateway ready');
+  const healthChecks = setInterval(() => void checkSubgraphs(), config.gateway.healthCheckIntervalMs);
+  healthChecks.unref();
+  if (watch) reloader.watch();
+  const running = reloader;
   return {
     url: listener.url,
+    adminUrl: admin?.url,
     metrics,
-    reload: () => source.reload(),
-    supergraph: () => source.current(),
+    reload: () => running.reload(),
+    supergraph: () => running.status(),
+    get drainTimeoutMs() {
+      return running.current().config.gateway.drainTimeoutMs;
+    },
     async stop() {
-      source.unwatch();
-      await listener.stop();
-      await server.stop();
-      await http.close();
-      await forwarder.close();
+      phase = 'draining';
+      clearInterval(healthChecks);
+      running.stop();
+      const drainMs = running.current().config.gateway.drainTimeoutMs;
+      await listener.stop(drainMs);
+      await running.current().retire(drainMs);
+      await admin?.stop(0);
       await nonces.close();
-      await bucketStore?.close();
     },
   };
 }
 
-/** The directory subgraph's instances, the gateway's own region first, then its failover order. */
-function directoryUrls(config: GeofedConfig, name: string): string[] {
-  const { urls } = findSubgraph(config, name);
-  return [config.gateway.region, ...(config.routing.globalFailover[config.gateway.region] ?? [])].flatMap((r) => (urls[r] === undefined ? [] : [urls[r]]));
+/** Every subgraph instance the gateway may call: each subgraph in each region of the config. */
+function healthTargets(config: GeofedConfig): HealthTarget[] {
+  return config.subgraphs.flatMap((subgraph) => Object.entries(subgraph.urls).map(([region, url]) => ({ subgraph: subgraph.name, region, url })));
 }
 
-async function composeAtStart(config: GeofedConfig, introspect: (url: string) => Promise<string>): Promise<string> {
-  const result = await composeSupergraph(config, { introspect });
-  if (!result.ok) throw new ConfigError(`${config.file}: the subgraphs do not compose:\n${result.errors.map((e) => `  - ${e}`).join('\n')}`);
-  return result.supergraphSdl;
+/**
+ * The first supergraph. A subgraph that cannot be reached to introspect is
+ * waited for (the gateway answers 503 meanwhile); SDL that does not compose,
+ * or a file that cannot be read, is a mistake to fix: the gateway does not start.
+ */
+async function composeAtStart(config: GeofedConfig, compose: Composer): Promise<string> {
+  const introspected = config.subgraphs.some((s) => s.schema.file === undefined);
+  for (let waitMs = introspectionRetryMs.first; ; waitMs = Math.min(waitMs * 2, introspectionRetryMs.max)) {
+    const result = await compose(config);
+    if (result.ok) return result.supergraphSdl;
+    if (result.stage !== 'sources' || !introspected) throw new ConfigError(`${config.file}: the subgraphs do not compose:\n${result.errors.map((e) => `  - ${e}`).join('\n')}`);
+    logger.warn({ errors: result.errors, retry_in_ms: waitMs }, 'a subgraph to introspect cannot be reached yet: waiting for it (the gateway answers 503 until its supergraph is loaded)');
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
 }
 
 function readSupergraph(path: string): string {

@@ -36,9 +36,13 @@ const sizeOf = (store: object): number | undefined => ('size' in store && typeof
  * The gauges of the gateway's per-key memory (docs/configuration.md, "Memory"), read at each scrape:
  * `geofed_memory_cache_entries{cache}`, `geofed_memory_cache_bytes{cache}` (the caches bounded by bytes) and
  * `geofed_memory_cache_bound{cache}`. A cache that stays at its bound forgets keys still in use: a bound to raise.
+ * `sources` are the serving pipeline's (undefined before the first supergraph is loaded): a reload builds new ones.
  */
-export function memoryGauges(registry: Registry, { tenants, buckets, nonces, persistedQueries, documents, queryPlans, costEstimates, bounds }: MemorySources): void {
+export function memoryGauges(registry: Registry, sources: () => MemorySources | undefined): void {
   const held = (): Record<string, Held | undefined> => {
+    const current = sources();
+    if (!current) return {};
+    const { tenants, buckets, nonces, persistedQueries, documents, queryPlans, costEstimates, bounds } = current;
     const directory = 'held' in tenants ? (tenants.held as { tenants: number; unknown: number }) : undefined;
     const bucketCount = buckets && sizeOf(buckets);
     const nonceCount = sizeOf(nonces);

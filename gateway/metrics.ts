@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LimiterLoad, ShedReason } from './fetch-limiter.js';
+import type { SubgraphHealth } from './subgraph-health.js';
 
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process in tests). */
 export class GatewayMetrics {
@@ -78,6 +79,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly subgraphUp = new Gauge({
+    name: 'geofed_subgraph_up',
+    help: 'Whether the last probe of a subgraph instance found it answering (1) or not (0: down, or refusing the gateway\'s signature), by subgraph and region.',
+    labelNames: ['subgraph', 'region'] as const,
+    registers: [this.registry],
+  });
+
   constructor({ processMetrics = true }: { processMetrics?: boolean } = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'geofed_' });
   }
@@ -85,6 +93,10 @@ export class GatewayMetrics {
   recordRequest(status: number, region: string, seconds: number): void {
     this.requests.inc({ status: String(status), region });
     this.operationDuration.observe({ region }, seconds);
+  }
+
+  subgraphHealth(subgraph: string, region: string, health: SubgraphHealth): void {
+    this.subgraphUp.set({ subgraph, region }, health === 'up' ? 1 : 0);
   }
 
   remoteFetch(homeRegion: string): void {

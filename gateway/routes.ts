@@ -3,19 +3,17 @@ import type { ApolloServer } from '@apollo/server';
 import { ErrorCode, statusOfCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { executeApolloRequest, readRequestBody, writeBodyError } from '../runtime/apollo-http.js';
-import { writeGraphQLError, writeJson, type RouteHandler } from '../runtime/http-server.js';
+import { writeGraphQLError } from '../runtime/http-server.js';
 import { logFields, logger } from '../runtime/logger.js';
 import { applyCors } from './cors.js';
 import type { HomeForwarder } from './home-forwarding.js';
 import { verifyHop } from './hop-signature.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NonceStore } from '../runtime/nonce-store.js';
-import type { ReadinessReport } from './readiness.js';
 import { contextOf, type Caller, type GatewayContext } from './request-context.js';
 import { requestCaller } from './request-scope.js';
-import type { SupergraphStatus } from './supergraph-source.js';
 
-export interface GatewayRoutesOptions {
+export interface GraphqlRouteOptions {
   readonly region: string;
   readonly server: ApolloServer<GatewayContext>;
   /** Step 2: token → tenant → home region (request-context.ts). */
@@ -30,8 +28,6 @@ export interface GatewayRoutesOptions {
   /** Each region's public endpoint, told to its tenants' clients. */
   readonly publicUrls: Readonly<Record<string, string | undefined>>;
   readonly metrics: GatewayMetrics;
-  readonly ready: () => Promise<ReadinessReport>;
-  readonly supergraph: () => SupergraphStatus;
 }
 
 type Resolution = { readonly caller: Caller | null } | { readonly refused: unknown };
@@ -43,11 +39,11 @@ type Resolution = { readonly caller: Caller | null } | { readonly refused: unkno
  * in another region is forwarded whole to its home gateway (step 3,
  * home-forwarding.ts), before any persisted-query or cache step; everything
  * else goes through Apollo Server here (CSRF prevention, persisted queries,
- * the plugins of plugin-chain.ts). Also the operator's endpoints.
+ * the plugins of plugin-chain.ts). Resolves to the caller once answered.
  */
-export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, RouteHandler> {
-  const { region, server, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, remoteExecution, forwarder, hop, publicUrls, metrics, ready, supergraph } = options;
-  const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Caller | null> => {
+export function graphqlRoute(options: GraphqlRouteOptions): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<Caller | null> {
+  const { region, server, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, remoteExecution, forwarder, hop, publicUrls, metrics } = options;
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Caller | null> => {
     if (req.method === 'OPTIONS') {
       applyCors(req, res, allowedOrigins);
       return null;
@@ -91,24 +87,6 @@ export function gatewayRoutes(options: GatewayRoutesOptions): Record<string, Rou
       }),
     );
     return caller;
-  };
-  return {
-    '/graphql': async (req, res, url) => {
-      const started = process.hrtime.bigint();
-      const caller = await logFields.run({ gateway_region: region }, () => graphql(req, res, url));
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', seconds);
-    },
-    '/healthz': async (_req, res) => writeJson(res, 200, { status: 'ok' }),
-    '/readyz': async (_req, res) => {
-      const report = await ready();
-      writeJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', region, subgraphs: report.subgraphs, supergraph: supergraph() });
-    },
-    '/metrics': async (_req, res) => {
-      const body = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(body);
-    },
   };
 }
 

@@ -105,8 +105,11 @@ export function cachedTenantDirectory(
       return entry;
     } catch (error) {
       // A failure is never an answer: nothing is cached, and the next request asks again.
-      logger.warn({ error: describeError(error) }, 'tenants directory lookup failed');
+      const refusedGateway = refusedThisGateway(error);
+      if (refusedGateway) logger.error({ error: describeError(error), subgraph: 'catalog' }, 'the tenants directory refused this gateway\'s signature: GEOFED_SUBGRAPH_SECRET differs between this gateway and the catalog (or their clocks are apart)');
+      else logger.warn({ error: describeError(error) }, 'tenants directory lookup failed');
       if (stale) return stale.entry;
+      if (refusedGateway) throw geofedError(ErrorCode.SUBGRAPH_REJECTED_GATEWAY, 'The tenants directory refused this gateway\'s requests: the deployment is misconfigured, not your request. Retry later.');
       throw geofedError(ErrorCode.DIRECTORY_UNAVAILABLE, 'The tenants directory cannot be reached, so the tenant\'s region is unknown; retry shortly.');
     }
   }
@@ -152,19 +155,24 @@ export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, ti
     return raw ? { id: raw.id, region: raw.region.toLowerCase(), billingPlan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
   };
   return cachedTenantDirectory(async (tenantId) => {
-    let last: unknown;
+    const errors: unknown[] = [];
     for (const url of urls) {
       try {
         return await lookupAt(url, tenantId);
       } catch (error) {
-        last = error;
+        errors.push(error);
       }
     }
-    throw last;
+    // A refused signature says more than an unreachable region: it names the deployment's mistake.
+    throw errors.find(refusedThisGateway) ?? errors.at(-1);
   }, { ttlMs, notFoundTtlMs, maxEntries, maxNotFound });
 }
 
 interface RawEntry { id: string; region: string; plan: string; status: string }
+
+function refusedThisGateway(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === ErrorCode.GATEWAY_SIGNATURE_REFUSED;
+}
 
 /**
  * A deployment without a directory (drop-in mode, a Rover file): every tenant

@@ -22,6 +22,8 @@ export const statusOfCode = {
   SUBGRAPH_OVERLOADED: 503,
   // What a client sees of a GATEWAY_SIGNATURE_REFUSED: the deployment is misconfigured, not the client's request.
   SUBGRAPH_REJECTED_GATEWAY: 503,
+  // The gateway listens before its first supergraph is loaded (a subgraph to introspect is not up yet).
+  GATEWAY_NOT_READY: 503,
   REGION_REJECTED_GATEWAY: 503,
   PRIMARY_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,

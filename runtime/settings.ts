@@ -27,13 +27,11 @@ export class SettingsError extends StartupError {
 
 /** One line per problem: `key.path: what was expected`. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `  ${issue.path.join('.') || '(top level)'}: ${describeIssue(issue)}`);
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
-  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
-  return issue.message;
+  return issues.flatMap((issue) => {
+    // An unknown key is named by its own path, as a user would search the file for it.
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${[...issue.path, key].join('.')}: unknown key (a misspelling?)`);
+    return [`  ${issue.path.join('.') || '(top level)'}: ${issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.message}`];
+  });
 }
 
 /** Parses settings or throws a `SettingsError` that names `source` and every problem. */

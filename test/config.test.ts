@@ -49,7 +49,7 @@ describe('supergraph.yaml', () => {
     expect(errorOf(good.replace('  # port: 4000', '  port: "four thousand"'))).toMatch(/gateway\.port: expected number/);
     expect(errorOf(good.replace('      eu: http://127.0.0.1:4202/graphql\n', ''))).toContain('subgraphs.users.urls.eu: missing');
     expect(errorOf(good.replace('eu: http://127.0.0.1:4302/graphql', 'eu: not a url'))).toMatch(/subgraphs\.orders\.urls\.eu: .*http\(s\) URL/);
-    expect(errorOf(good.replace('max_body_bytes', 'max_body_size'))).toMatch(/gateway: unknown key\(s\) max_body_size/);
+    expect(errorOf(good.replace('max_body_bytes', 'max_body_size'))).toMatch(/gateway\.max_body_size: unknown key/);
   });
 
   it('refuses a gateway region that is not declared, and unparsable YAML', () => {

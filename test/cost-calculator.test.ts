@@ -262,13 +262,11 @@ describe('actual cost over abstract types', () => {
 });
 
 describe('estimate cache', () => {
-  it('returns the same estimate object for the same document, quickly', () => {
+  // How fast a cached estimate is belongs to bench/cost-lookup.ts; what is checked here is that it is cached.
+  it('returns the same estimate object for the same document', () => {
     const document = op('{ users(first: 3) { readingList { title } } }');
     const first = model.estimate(document, undefined, undefined);
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < 10_000; i++) expect(model.estimate(document, undefined, { unrelated: i })).toBe(first);
-    const microsEach = Number(process.hrtime.bigint() - started) / 1000 / 10_000;
-    expect(microsEach).toBeLessThan(50); // includes expect's own overhead
+    for (let i = 0; i < 100; i++) expect(model.estimate(document, undefined, { unrelated: i })).toBe(first);
     // Another DocumentNode of the same text is another cost tree: equal, not the same object.
     expect(model.estimate(op('{ users(first: 3) { readingList { title } } }'), undefined, undefined)).not.toBe(first);
   });

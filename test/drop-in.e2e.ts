@@ -59,7 +59,10 @@ describe('drop-in mode', () => {
   it('is ready once the supergraph is loaded', async () => {
     const ready = await fetch(geofedUrl.replace('/graphql', '/readyz'));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', subgraphs: { accounts: 'up', products: 'up', inventory: 'up', reviews: 'up' } });
+    expect(await ready.json()).toMatchObject({ status: 'ready' });
+    const up = { default: { health: 'up', breaker: 'closed' } };
+    const status = await fetch(geofedUrl.replace('/graphql', '/status'));
+    expect(await status.json()).toMatchObject({ ready: true, subgraphs: { accounts: up, products: up, inventory: up, reviews: up } });
   });
 
   it.each(queries)('returns the same data as the bare @apollo/gateway: %s', async (query) => {
