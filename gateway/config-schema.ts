@@ -8,6 +8,7 @@ import { persistedQuerySettings } from '../plugins/persisted-queries/settings.js
 import { rateLimitSettings } from '../plugins/rate-limit/settings.js';
 import { nonNegativeInteger, positiveInteger, regionName, settingsSection } from '../runtime/settings.js';
 import { subgraphUrlVariable, type GatewayEnv } from './env.js';
+import { forwardedHeaderName } from './forwarded-headers.js';
 import { memorySettings } from './memory-settings.js';
 
 // supergraph.yaml reads as a Rover supergraph.yaml for everything Rover knows (federation_version,
@@ -122,6 +123,10 @@ const fileSchema = z.strictObject({
     allowed_origins: z.array(origin).default([]),
   }).prefault({}),
   persisted_queries: persistedQuerySettings,
+  headers: settingsSection({
+    /** Client headers passed on to every subgraph fetch (e.g. `authorization` in drop-in mode); never `x-geofed-*`. */
+    forward: z.array(forwardedHeaderName).default([]),
+  }).prefault({}),
   auth: settingsSection({
     /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
     jwks_url: httpUrl.optional(),
@@ -161,6 +166,9 @@ export function configSchema(path: string, env: GatewayEnv) {
     if (directory === undefined && subgraphs.some((s) => s.scope === 'regional')) {
       problem('gateway.tenants_directory', 'regional subgraphs need a tenants directory to find each tenant\'s region: name the subgraph that answers it');
     }
+    if (file.headers.forward.includes('authorization') && subgraphs.some((s) => s.scope === 'regional')) {
+      problem('headers.forward', 'authorization is the gateway\'s own token while a subgraph is regional (it finds the tenant\'s home region): forward it only to a graph of global subgraphs, such as drop-in mode serves');
+    }
     const { tenantsDirectory: _directory, ...gateway } = file.gateway;
     for (const r of Object.keys(file.gateways)) if (!file.regions.includes(r)) problem(`gateways.${r}`, notARegion(r, file.regions));
     if (file.routing.remoteExecution === 'forward' && file.regions.length > 1) {
@@ -198,6 +206,7 @@ export function configSchema(path: string, env: GatewayEnv) {
       cors: { allowedOrigins: file.cors.allowedOrigins.map((o) => o.replace(/\/$/, '')) },
       persistedQueries: { mode: file.persisted_queries.mode, manifestPath: file.persisted_queries.manifest === undefined ? undefined : resolve(base, file.persisted_queries.manifest) },
       auth: { ...file.auth, ...env.auth },
+      forwardHeaders: [...new Set(file.headers.forward)] as readonly string[],
       memory: file.memory,
     };
   });

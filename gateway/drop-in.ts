@@ -16,7 +16,7 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
   const supergraphPath = resolve(supergraphFile);
   const graphs = routingUrls(supergraphPath);
   const settings = settingsFile ? (parseYaml(readFileSync(resolve(settingsFile), 'utf8')) as Record<string, unknown>) : {};
-  const keep = ['limits', 'cost', 'rate_limits', 'persisted_queries', 'cache_control', 'cors', 'auth'];
+  const keep = ['limits', 'cost', 'rate_limits', 'persisted_queries', 'cache_control', 'cors', 'auth', 'headers'];
   const gateway = (settings.gateway ?? {}) as Record<string, unknown>;
   return configFromObject(
     {

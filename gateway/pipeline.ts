@@ -90,7 +90,7 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
     buildService: ({ name }) => {
       const subgraph = config.subgraphs.find((s) => s.name === name);
       if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      const source = new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], fetcher, metrics, circuitBreaker: config.circuitBreaker, limits, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
+      const source = new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], forwardHeaders: config.forwardHeaders, fetcher, metrics, circuitBreaker: config.circuitBreaker, limits, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
       dataSources.set(name, source);
       return source;
     },
@@ -149,7 +149,9 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
   const serve = graphqlRoute({
     region,
     server,
-    resolveCaller: callerResolver({ directory: tenants, verifier: tokenVerifier(config.auth, env), regions: config.regions }),
+    // A forwarded authorization is the subgraphs' to verify (config-schema.ts allows it only without regional subgraphs):
+    // to the gateway its caller is anonymous, budgeted per client address.
+    resolveCaller: config.forwardHeaders.includes('authorization') ? async () => null : callerResolver({ directory: tenants, verifier: tokenVerifier(config.auth, env), regions: config.regions }),
     clientKey: config.rateLimits.anonymous.clientKey,
     maxBodyBytes: config.gateway.maxBodyBytes,
     allowedOrigins: config.cors.allowedOrigins,

@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { laterToken, responseConsistencyToken } from '../protocol/consistency-token.js';
 import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
+import { forwardedHeaders } from './forwarded-headers.js';
 import { callerHeaders } from '../protocol/signed-context.js';
 import { logger } from '../runtime/logger.js';
 import { auditRegionalFetch } from './audit.js';
@@ -32,6 +33,8 @@ export interface RegionalDataSourceOptions {
   readonly limits: SubgraphLimits;
   /** Where a global subgraph's fetch goes when the gateway region's instance cannot be reached, nearest first. */
   readonly globalFailover: readonly string[];
+  /** Client headers passed on to every fetch (`headers.forward`). */
+  readonly forwardHeaders?: readonly string[];
   readonly observeResponse?: SubgraphResponseObserver;
 }
 
@@ -71,7 +74,7 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
           metrics: options.metrics,
           inner: options.fetcher,
         });
-        return [region, { region, breaker, source: new ContextForwardingDataSource({ url, fetcher }, name, region, options.observeResponse) }];
+        return [region, { region, breaker, source: new ContextForwardingDataSource({ url, fetcher }, name, region, options.forwardHeaders ?? [], options.observeResponse) }];
       }),
     );
   }
@@ -225,6 +228,7 @@ class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     config: { url: string; fetcher: Fetcher },
     private readonly subgraphName: string,
     private readonly region: string,
+    private readonly forwardHeaders: readonly string[],
     private readonly observeResponse: SubgraphResponseObserver | undefined,
   ) {
     super(config);
@@ -235,6 +239,8 @@ class ContextForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     const { caller, consistency } = options.context;
     const headers = options.request.http?.headers;
     if (!headers) return;
+    // Before the signed context, which always wins (no allowed name is x-geofed-*: forwarded-headers.ts).
+    for (const [name, value] of forwardedHeaders(this.forwardHeaders, options.incomingRequestContext.request.http?.headers)) headers.set(name, value);
     const context = callerHeaders({ ...(caller ?? {}), roles: caller?.roles ?? [], ...(consistency.requested !== undefined ? { consistency: consistency.requested } : {}) });
     for (const [name, value] of Object.entries(context)) headers.set(name, value);
   }

@@ -50,6 +50,8 @@ describe('supergraph.yaml', () => {
     expect(errorOf(good.replace('      eu: http://127.0.0.1:4202/graphql\n', ''))).toContain('subgraphs.users.urls.eu: missing');
     expect(errorOf(good.replace('eu: http://127.0.0.1:4302/graphql', 'eu: not a url'))).toMatch(/subgraphs\.orders\.urls\.eu: .*http\(s\) URL/);
     expect(errorOf(good.replace('max_body_bytes', 'max_body_size'))).toMatch(/gateway\.max_body_size: unknown key/);
+    // The gateway reads authorization itself to find a tenant's home region: a regional graph cannot pass it on.
+    expect(errorOf(`${good}\nheaders:\n  forward: [authorization]\n`)).toMatch(/headers\.forward: authorization is the gateway's own token while a subgraph is regional/);
   });
 
   it('refuses a gateway region that is not declared, and unparsable YAML', () => {
