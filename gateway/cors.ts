@@ -4,7 +4,7 @@ import { clientHeaders } from '../protocol/headers.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
 
 /** Headers a browser frontend may send and read (Apollo's CSRF headers, tokens, read-your-writes). */
-const allowedHeaders = ['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', clientHeaders.consistency].join(', ');
+const allowedHeaders = ['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', clientHeaders.consistency];
 const exposedHeaders = ['etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', ...Object.values(clientHeaders)].join(', ');
 
 /** How long a browser may reuse a preflight's answer, in seconds. */
@@ -21,7 +21,7 @@ const preflightMaxAgeSeconds = 600;
  * browser keeps the answer from the page: refusing them here would also refuse
  * the gateway's own landing page, whose requests carry its own origin.
  */
-export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrigins: readonly string[]): boolean {
+export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrigins: readonly string[], forwardedHeaders: readonly string[] = []): boolean {
   const origin = req.headers.origin;
   const allowed = origin !== undefined && (allowedOrigins.includes('*') || allowedOrigins.includes(origin));
   if (allowed) {
@@ -36,7 +36,8 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrig
     return true;
   }
   res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-  res.setHeader('access-control-allow-headers', allowedHeaders);
+  // A header the gateway passes on to subgraphs (headers.forward) is one a frontend may send.
+  res.setHeader('access-control-allow-headers', [...new Set([...allowedHeaders, ...forwardedHeaders])].join(', '));
   res.setHeader('access-control-max-age', String(preflightMaxAgeSeconds));
   res.writeHead(204);
   res.end();

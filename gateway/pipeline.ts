@@ -155,6 +155,7 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
     clientKey: config.rateLimits.anonymous.clientKey,
     maxBodyBytes: config.gateway.maxBodyBytes,
     allowedOrigins: config.cors.allowedOrigins,
+    forwardedHeaders: config.forwardHeaders,
     remoteExecution: config.routing.remoteExecution,
     forwarder,
     hop: { secrets: env.hopSecrets.accepted, windowSeconds: config.routing.hopWindowSeconds, nonces },

@@ -21,6 +21,8 @@ export interface GraphqlRouteOptions {
   readonly clientKey: 'address' | 'x-forwarded-for';
   readonly maxBodyBytes: number;
   readonly allowedOrigins: readonly string[];
+  /** Client headers passed on to subgraphs (headers.forward): a CORS preflight allows them. */
+  readonly forwardedHeaders: readonly string[];
   /** `forward`: operations of tenants homed elsewhere go whole to their home gateway (step 3). */
   readonly remoteExecution: 'forward' | 'fetch';
   readonly forwarder: HomeForwarder;
@@ -42,10 +44,10 @@ type Resolution = { readonly caller: Caller | null } | { readonly refused: unkno
  * the plugins of plugin-chain.ts). Resolves to the caller once answered.
  */
 export function graphqlRoute(options: GraphqlRouteOptions): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<Caller | null> {
-  const { region, server, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, remoteExecution, forwarder, hop, publicUrls, metrics } = options;
+  const { region, server, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, forwardedHeaders, remoteExecution, forwarder, hop, publicUrls, metrics } = options;
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Caller | null> => {
     if (req.method === 'OPTIONS') {
-      applyCors(req, res, allowedOrigins);
+      applyCors(req, res, allowedOrigins, forwardedHeaders);
       return null;
     }
     const body = await readRequestBody(req, maxBodyBytes);
@@ -73,7 +75,7 @@ export function graphqlRoute(options: GraphqlRouteOptions): (req: IncomingMessag
       logger.debug({ home: caller.region }, 'operation of another region run here, fetching its home region (remote_execution: fetch)');
       metrics.remoteFetch(caller.region);
     }
-    applyCors(req, res, allowedOrigins);
+    applyCors(req, res, allowedOrigins, forwardedHeaders);
     logger.debug({ hop: hopCheck.hop ? hopCheck.from : null, signedIn: caller !== null }, 'operation run here');
     if (caller) {
       res.setHeader(clientHeaders.homeRegion, caller.region);

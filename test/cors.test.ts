@@ -74,6 +74,13 @@ describe('applyCors', () => {
     });
   });
 
+  it('allows the headers the gateway forwards to subgraphs (headers.forward) in a preflight', () => {
+    const { req, res, outcome } = exchange('OPTIONS', 'https://admin.example.com');
+    expect(applyCors(req, res, frontends, ['x-request-id', 'authorization'])).toEqual(true);
+    expect(String(outcome().headers['access-control-allow-headers']).split(', ')).toEqual(expect.arrayContaining(['authorization', 'content-type', 'x-request-id']));
+    expect(String(outcome().headers['access-control-allow-headers']).split(', ').filter((h) => h === 'authorization')).toHaveLength(1);
+  });
+
   it('answers a preflight from any origin when * is allowed', () => {
     const { req, res, outcome } = exchange('OPTIONS', 'https://anywhere.example');
     expect(applyCors(req, res, ['*'])).toEqual(true);
