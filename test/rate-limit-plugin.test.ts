@@ -40,12 +40,11 @@ afterEach(async () => {
 });
 
 /** A server in region eu over the memory store on a fake clock, recording every debit it asks for. */
-async function gatewayInEu() {
+async function gatewayInEu(registry = new Registry()) {
   const clock = { ms: 1_000_000 };
   const memory = memoryBucketStore(() => clock.ms);
   const debits: (readonly BucketDebit[])[] = [];
   const store: BucketStore = { debit: (buckets) => (debits.push(buckets), memory.debit(buckets)), close: () => memory.close() };
-  const registry = new Registry();
   const server = new ApolloServer<RateLimitContext>({
     typeDefs,
     resolvers,
@@ -141,5 +140,16 @@ describe('rateLimitPlugin', () => {
     expect(await run('{ products(first: 51) { id } }', usTenant)).toEqual({ status: undefined, headers: {}, errors: undefined });
     expect(await run('{ __typename }', usTenant)).toEqual({ status: undefined, headers: {}, errors: undefined });
     expect(debits).toEqual([]);
+  });
+
+  it('is built again with the same registry, as on a reload, and its series count on', async () => {
+    const registry = new Registry();
+    const first = await gatewayInEu(registry);
+    await first.run('{ products(first: 8) { id } }', usTenant);
+    expect((await first.run('{ products(first: 8) { id } }', usTenant)).status).toEqual(429);
+    const second = await gatewayInEu(registry);
+    await second.run('{ products(first: 8) { id } }', usTenant);
+    expect((await second.run('{ products(first: 8) { id } }', usTenant)).status).toEqual(429);
+    expect((await registry.getSingleMetric('geofed_rate_limited_total')?.get())?.values).toEqual([{ value: 2, labels: { region: 'eu' } }]);
   });
 });

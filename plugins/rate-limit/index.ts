@@ -1,8 +1,10 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { ErrorCode, geofedError } from '../../protocol/errors.js';
 import { logger } from '../../runtime/logger.js';
 import type { CostModel } from '../cost/calculator.js';
+import { localBudgets } from './local-budgets.js';
+import { rateLimitMetrics } from './metrics.js';
 import type { BucketSize, RateLimitSettings } from './settings.js';
 import type { BucketDebit, BucketState, BucketStore, DebitResult } from './store.js';
 
@@ -23,6 +25,14 @@ export interface RateLimitPluginOptions {
   readonly store: BucketStore;
   /** Where the plugin's counters are registered (the gateway's /metrics). */
   readonly registry: Registry;
+  /** The clock of the local shares (on_store_error: open). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A debit's verdict and who gave it: the shared store, or this gateway's local share while the store cannot answer. */
+interface Verdict {
+  readonly result: DebitResult;
+  readonly local: boolean;
 }
 
 /** How often a store outage is logged (it is counted every time). */
@@ -33,21 +43,14 @@ const outageLogIntervalMs = 10_000;
  * any subgraph is called: the part resolved in the tenant's home region from
  * that region's bucket, the part resolved in the gateway's region from this
  * one, all or nothing. Anonymous callers share a budget per client key and
- * region. A refused operation is RATE_LIMITED (429) whole.
+ * region. A refused operation is RATE_LIMITED (429) whole. A debit the store
+ * cannot answer within store_timeout_ms follows on_store_error: `open` debits
+ * this gateway's local share of the buckets instead (local-budgets.ts),
+ * `closed` refuses the operation, `unmetered` admits it unpriced.
  */
-export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegion, store, registry }: RateLimitPluginOptions): ApolloServerPlugin<RateLimitContext> {
-  const storeErrors = new Counter({
-    name: 'geofed_rate_limit_store_errors_total',
-    help: 'Debits that failed or timed out because the rate-limit store could not be reached, by the policy applied.',
-    labelNames: ['policy'] as const,
-    registers: [registry],
-  });
-  const limited = new Counter({
-    name: 'geofed_rate_limited_total',
-    help: 'Operations refused with RATE_LIMITED, by the region of the bucket with the least remaining.',
-    labelNames: ['region'] as const,
-    registers: [registry],
-  });
+export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegion, store, registry, now = Date.now }: RateLimitPluginOptions): ApolloServerPlugin<RateLimitContext> {
+  const { storeErrors, limited, fallbackDebits, storeErrorRefusals, debitSeconds } = rateLimitMetrics(registry);
+  const shares = localBudgets({ gateways: settings.gateways, maxBuckets: settings.fallbackBuckets, now });
   let lastOutageLog = 0;
   const sizeOf = (billingPlan: string, region: string): BucketSize => {
     const sized = settings.plans[billingPlan] ?? settings.plans[settings.defaultPlan];
@@ -67,20 +70,37 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
       return { key: `${settings.keyPrefix}:{${owner}}:${region}`, capacity: size.capacity, refillPerSecond: size.refillPerSecond, cost };
     });
   };
-  const debit = async (buckets: BucketDebit[]): Promise<DebitResult | undefined> => {
+  /** The store's verdict within store_timeout_ms; else the policy's: a local share's verdict, none (unmetered), or a refusal. */
+  const debit = async (buckets: BucketDebit[]): Promise<Verdict | undefined> => {
     let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    const answer = asked(() => store.debit(buckets));
     try {
+      // Timers run before the event loop reads sockets: one more turn lets an answer that has already arrived
+      // (while this process was busy) win over the timeout.
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${settings.storeTimeoutMs} ms`)), settings.storeTimeoutMs);
+        timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${settings.storeTimeoutMs} ms`))), settings.storeTimeoutMs);
       });
-      return await Promise.race([store.debit(buckets), timeout]);
+      const result = await Promise.race([answer, timeout]);
+      debitSeconds.observe({ outcome: 'answered' }, (performance.now() - started) / 1000);
+      shares.observe(buckets, result);
+      return { result, local: false };
     } catch (error) {
+      debitSeconds.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
+      // A debit that timed out may still be applied by the store; an answer that comes late still says what is left.
+      answer.then((late) => shares.observe(buckets, late), () => undefined);
       storeErrors.inc({ policy: settings.onStoreError });
       if (Date.now() - lastOutageLog > outageLogIntervalMs) {
         lastOutageLog = Date.now();
         logger.error({ err: (error as Error).message, policy: settings.onStoreError }, 'rate-limit store unreachable');
       }
-      if (settings.onStoreError === 'open') return undefined;
+      if (settings.onStoreError === 'unmetered') return undefined;
+      if (settings.onStoreError === 'open') {
+        const result = shares.debit(buckets);
+        fallbackDebits.inc({ outcome: result.allowed ? 'admitted' : 'refused' });
+        return { result, local: true };
+      }
+      storeErrorRefusals.inc({ policy: 'closed' });
       throw geofedError(ErrorCode.RATE_LIMIT_UNAVAILABLE, 'Budgets cannot be checked right now, so the operation was not run; retry shortly.', {}, { 'retry-after': '1' });
     } finally {
       clearTimeout(timer);
@@ -95,18 +115,25 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
           if (estimate.total > maxOperationCost) return;
           const buckets = bucketsOf(contextValue, estimate.home, estimate.local);
           if (buckets.length === 0) return;
-          const result = await debit(buckets);
-          if (!result) return;
-          tightest = [...result.buckets].sort((a, b) => a.remaining / a.capacity - b.remaining / b.capacity)[0];
-          if (result.allowed || !tightest) return;
+          const verdict = await debit(buckets);
+          if (!verdict) return;
+          const { result, local } = verdict;
+          const least = [...result.buckets].sort((a, b) => a.remaining / a.capacity - b.remaining / b.capacity)[0];
+          // A local share is not the shared bucket: no RateLimit-* headers describe it.
+          if (!local) tightest = least;
+          if (result.allowed || !least) return;
           const refused = result.buckets.filter((bucket) => bucket.retryAfterSeconds > 0);
           const retryAfterSeconds = Math.max(...refused.map((bucket) => bucket.retryAfterSeconds));
-          limited.inc({ region: tightest.key.slice(tightest.key.lastIndexOf(':') + 1) });
+          const remaining = Math.min(...refused.map((bucket) => bucket.remaining));
+          limited.inc({ region: least.key.slice(least.key.lastIndexOf(':') + 1) });
+          if (local) storeErrorRefusals.inc({ policy: 'open' });
           throw geofedError(
             ErrorCode.RATE_LIMITED,
-            `This operation costs ${estimate.total} and the budget of ${refusedOwner(refused)} has ${Math.min(...refused.map((b) => b.remaining))} left; retry in ${retryAfterSeconds} s.`,
-            { cost: estimate.total, remaining: Math.min(...refused.map((bucket) => bucket.remaining)), retryAfterSeconds },
-            { ...rateLimitHeaders(tightest), 'retry-after': String(retryAfterSeconds) },
+            local
+              ? `This operation costs ${estimate.total} and this gateway's share of the budget of ${refusedOwner(refused)} has ${remaining} left while the budget store cannot be reached; retry in ${retryAfterSeconds} s.`
+              : `This operation costs ${estimate.total} and the budget of ${refusedOwner(refused)} has ${remaining} left; retry in ${retryAfterSeconds} s.`,
+            { cost: estimate.total, remaining, retryAfterSeconds },
+            { ...(local ? {} : rateLimitHeaders(least)), 'retry-after': String(retryAfterSeconds) },
           );
         },
         async willSendResponse({ response }) {
@@ -116,6 +143,15 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
       };
     },
   };
+}
+
+/** A store that throws instead of rejecting is a store error like any other. */
+function asked<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
 }
 
 /** IETF RateLimit header fields, for the bucket with the least remaining. */

@@ -13,10 +13,18 @@ const bucketSize = settingsSection(bucketShape);
  */
 export const rateLimitSettings = settingsSection({
   enabled: z.boolean().default(true),
-  /** `open`: admit operations while the store cannot be reached; `closed`: refuse them. */
-  on_store_error: z.enum(['open', 'closed']).default('open'),
+  /**
+   * What a debit the store cannot answer in time does: `open` debits this gateway's local share of each
+   * bucket (local-budgets.ts); `closed` refuses the operation (503 RATE_LIMIT_UNAVAILABLE); `unmetered`
+   * admits it unpriced.
+   */
+  on_store_error: z.enum(['open', 'closed', 'unmetered']).default('open'),
   /** A debit that takes longer counts as a store error. */
   store_timeout_ms: positiveInteger.default(250),
+  /** How many gateways share a bucket: while the store cannot answer, each spends at most 1/gateways of it. */
+  gateways: positiveInteger.default(3),
+  /** How many buckets each gateway remembers for its local shares (least recently used forgotten first). */
+  fallback_buckets: positiveInteger.default(50_000),
   /** Prefix of every bucket key in the shared store. */
   key_prefix: z.string().min(1).default('geofed:rl'),
   /** Billing plan of a tenant whose plan has no entry. */
