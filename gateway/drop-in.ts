@@ -10,7 +10,8 @@ import { ConfigError, configFromObject, defaultRegion, type GeofedConfig } from 
  * today. Its subgraphs and routing URLs come from the supergraph's
  * `join__Graph` enum, all global, in one region. The operation limits, cost,
  * rate-limit, persisted-query and cache settings may come from a
- * supergraph.yaml (`--config`); otherwise their defaults apply.
+ * supergraph.yaml (`--config`); otherwise their defaults apply, but for the
+ * modes of cost and rate limits (measuredUntilSized).
  */
 export function dropInConfig(supergraphFile: string, settingsFile?: string, env: NodeJS.ProcessEnv = process.env): GeofedConfig {
   const supergraphPath = resolve(supergraphFile);
@@ -18,9 +19,11 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
   const settings = settingsFile ? (parseYaml(readFileSync(resolve(settingsFile), 'utf8')) as Record<string, unknown>) : {};
   const keep = ['limits', 'cost', 'rate_limits', 'persisted_queries', 'cache_control', 'cors', 'auth', 'headers'];
   const gateway = (settings.gateway ?? {}) as Record<string, unknown>;
+  const kept = Object.fromEntries(Object.entries(settings).filter(([key]) => keep.includes(key)));
   return configFromObject(
     {
-      ...Object.fromEntries(Object.entries(settings).filter(([key]) => keep.includes(key))),
+      ...kept,
+      ...measuredUntilSized(kept),
       supergraph: supergraphPath,
       gateway: { ...gateway, region: defaultRegion },
       subgraphs: Object.fromEntries(graphs.map(({ name, url }) => [name, { routing_url: url, schema: { file: supergraphPath } }])),
@@ -28,6 +31,23 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
     settingsFile ? resolve(settingsFile) : supergraphPath,
     { ...env, GEOFED_REGION: defaultRegion },
   );
+}
+
+/**
+ * The gateway a drop-in replaces refused nothing for cost or budgets, and
+ * defaults sized for geofed's own graph say nothing of this one: cost and rate
+ * limits only measure (reported, never refused) until the operator sizes them,
+ * cost with `cost.max_operation_cost`, rate limits with `rate_limits.plans` or
+ * `rate_limits.anonymous`. A `mode` the settings give always wins.
+ */
+function measuredUntilSized(settings: Record<string, unknown>): Record<string, unknown> {
+  const withMode = (section: unknown, sizedBy: readonly string[]) => {
+    // A section that is not a mapping is left as it is, for the schema to name.
+    if (section !== undefined && (typeof section !== 'object' || section === null || Array.isArray(section))) return section;
+    const keys = (section ?? {}) as Record<string, unknown>;
+    return { mode: sizedBy.some((key) => key in keys) ? 'enforce' : 'measure', ...keys };
+  };
+  return { cost: withMode(settings.cost, ['max_operation_cost']), rate_limits: withMode(settings.rate_limits, ['plans', 'anonymous']) };
 }
 
 /** Reload in drop-in mode: read the composed file again (there are no subgraph SDL files to compose). */

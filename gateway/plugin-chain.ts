@@ -43,21 +43,24 @@ export interface PluginChainOptions {
  * query is checked, input graphql-js or a database would turn into a 500 is
  * refused with a 4xx, an anonymous operation that reads regional data is
  * refused, the operation is priced and refused over the maximum, and its cost
- * is debited from the caller's budgets. Then Apollo plans and fetches through
+ * is debited from the caller's budgets (each limit only reported, never
+ * refusing, in its `measure` mode). Then Apollo plans and fetches through
  * the regional data source (regional-data-source.ts). On the way out:
  * consistency token, Cache-Control, region and RateLimit headers, the status.
  */
 export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucketStore, registry }: PluginChainOptions): ApolloServerPlugin<GatewayContext>[] {
   const model = () => analysis().costModel;
-  const maxOperationCost = config.cost.maxOperationCost;
+  const { maxOperationCost, mode: costMode } = config.cost;
+  // An operation over the maximum is refused before its debit only when the cost is enforced; a measured one runs and pays.
+  const debitedUpTo = costMode === 'enforce' ? maxOperationCost : Infinity;
   return [
     ...persistedQueries,
     // Parsing is Apollo's, with limits.max_tokens (operation-limits.ts): this words its refusal.
     tokenLimitPlugin(config.limits),
     inputSafetyPlugin(),
     jurisdictionPlugin({ ownership: () => analysis().ownership, scopeOf }),
-    costPlugin({ model, maxOperationCost }),
-    ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost, gatewayRegion: config.gateway.region, store: bucketStore, registry })] : []),
+    costPlugin({ model, maxOperationCost, mode: costMode, registry }),
+    ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost: debitedUpTo, gatewayRegion: config.gateway.region, store: bucketStore, registry })] : []),
     readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
     // Hints are gathered but Cache-Control is written by cdnCachePlugin alone.
     ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),

@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildCostModel } from '../plugins/cost/calculator.js';
 import { costPlugin } from '../plugins/cost/index.js';
@@ -23,19 +24,26 @@ const resolvers = {
   Mutation: { addProduct: vi.fn((_: unknown, { name }: { name: string }) => ({ id: 'p3', name, reviews: [] })) },
 };
 
+const model = buildCostModel(typeDefs);
+/** A server whose cost plugin has a maximum of 100, in the given mode, and the registry of its series. */
+async function serverIn(mode: 'enforce' | 'measure', registry = new Registry()) {
+  const started = new ApolloServer({ typeDefs, resolvers, plugins: [ApolloServerPluginCacheControlDisabled(), costPlugin({ model: () => model, maxOperationCost: 100, mode, registry })] });
+  await started.start();
+  return started;
+}
 let server: ApolloServer;
+let measuring: ApolloServer;
+const measured = new Registry();
 beforeAll(async () => {
-  const model = buildCostModel(typeDefs);
-  server = new ApolloServer({ typeDefs, resolvers, plugins: [ApolloServerPluginCacheControlDisabled(), costPlugin({ model: () => model, maxOperationCost: 100 })] });
-  await server.start();
+  [server, measuring] = await Promise.all([serverIn('enforce'), serverIn('measure', measured)]);
 });
 afterAll(async () => {
-  await server.stop();
+  await Promise.all([server.stop(), measuring.stop()]);
 });
 
-async function run(query: string, variables?: Record<string, unknown>) {
+async function run(query: string, variables?: Record<string, unknown>, on = server) {
   vi.clearAllMocks();
-  const response = await server.executeOperation({ query, ...(variables ? { variables } : {}) });
+  const response = await on.executeOperation({ query, ...(variables ? { variables } : {}) });
   const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
   return { status: response.http.status, errors: single?.errors, cost: single?.extensions?.cost, resolverCalls: vi.mocked(resolvers.Query.products).mock.calls.length };
 }
@@ -79,5 +87,31 @@ describe('costPlugin', () => {
   it('adds nothing to an operation that did not validate', async () => {
     const outcome = await run('{ products { price } }');
     expect({ status: outcome.status, code: outcome.errors?.[0]?.extensions?.code, cost: outcome.cost }).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED', cost: undefined });
+  });
+});
+
+describe('costPlugin in measure mode', () => {
+  it('serves an operation over the maximum, with the figures and the verdict in extensions.cost, and counts it', async () => {
+    expect(await run('{ products(first: 50) { reviews { id } } }', undefined, measuring)).toEqual({
+      status: undefined,
+      errors: undefined,
+      cost: { estimated: 300, actual: 3, mode: 'measure', maxCost: 100, exceeded: true },
+      resolverCalls: 1,
+    });
+    expect((await run('{ products(first: 3) { id } }', undefined, measuring)).cost).toEqual({ estimated: 3, actual: 2, mode: 'measure', maxCost: 100, exceeded: false });
+    expect((await measured.getSingleMetric('geofed_cost_over_max_total')?.get())?.values).toEqual([{ value: 1, labels: { mode: 'measure' } }]);
+    expect((await measured.getSingleMetricAsString('geofed_operation_estimated_cost')).split('\n')).toContain('geofed_operation_estimated_cost_count 2');
+  });
+
+  it('is built again with the same registry, as on a reload, and its series count on', async () => {
+    const registry = new Registry();
+    const first = await serverIn('enforce', registry);
+    const second = await serverIn('enforce', registry);
+    try {
+      for (const on of [first, second]) expect((await run('{ products(first: 101) { id } }', undefined, on)).errors?.[0]?.extensions?.code).toEqual('COST_ESTIMATED_TOO_EXPENSIVE');
+      expect((await registry.getSingleMetric('geofed_cost_over_max_total')?.get())?.values).toEqual([{ value: 2, labels: { mode: 'enforce' } }]);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
   });
 });

@@ -40,7 +40,7 @@ afterEach(async () => {
 });
 
 /** A server in region eu over the memory store on a fake clock, recording every debit it asks for. */
-async function gatewayInEu(registry = new Registry()) {
+async function gatewayInEu({ registry = new Registry(), mode = 'enforce' }: { registry?: Registry; mode?: 'enforce' | 'measure' } = {}) {
   const clock = { ms: 1_000_000 };
   const memory = memoryBucketStore(() => clock.ms);
   const debits: (readonly BucketDebit[])[] = [];
@@ -48,16 +48,18 @@ async function gatewayInEu(registry = new Registry()) {
   const server = new ApolloServer<RateLimitContext>({
     typeDefs,
     resolvers,
-    plugins: [ApolloServerPluginCacheControlDisabled(), rateLimitPlugin({ model: () => model, settings, maxOperationCost: 50, gatewayRegion: 'eu', store, registry })],
+    plugins: [ApolloServerPluginCacheControlDisabled(), rateLimitPlugin({ model: () => model, settings: { ...settings, mode }, maxOperationCost: 50, gatewayRegion: 'eu', store, registry })],
   });
   servers.push(server);
   await server.start();
   const run = async (query: string, contextValue: RateLimitContext) => {
     const response = await server.executeOperation({ query }, { contextValue });
+    const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
     return {
       status: response.http.status,
       headers: Object.fromEntries(response.http.headers),
-      errors: response.body.kind === 'single' ? response.body.singleResult.errors : undefined,
+      errors: single?.errors,
+      ...(single?.extensions ? { extensions: single.extensions } : {}),
     };
   };
   return { run, debits, clock, registry };
@@ -144,12 +146,41 @@ describe('rateLimitPlugin', () => {
 
   it('is built again with the same registry, as on a reload, and its series count on', async () => {
     const registry = new Registry();
-    const first = await gatewayInEu(registry);
+    const first = await gatewayInEu({ registry });
     await first.run('{ products(first: 8) { id } }', usTenant);
     expect((await first.run('{ products(first: 8) { id } }', usTenant)).status).toEqual(429);
-    const second = await gatewayInEu(registry);
+    const second = await gatewayInEu({ registry });
     await second.run('{ products(first: 8) { id } }', usTenant);
     expect((await second.run('{ products(first: 8) { id } }', usTenant)).status).toEqual(429);
     expect((await registry.getSingleMetric('geofed_rate_limited_total')?.get())?.values).toEqual([{ value: 2, labels: { region: 'eu' } }]);
+  });
+});
+
+describe('rateLimitPlugin in measure mode', () => {
+  it('serves an operation its budget cannot pay, with the verdict in extensions.rateLimit, and takes nothing for it', async () => {
+    const { run, registry } = await gatewayInEu({ mode: 'measure' });
+    expect(await run('{ products(first: 8) { id } }', usTenant)).toEqual({
+      status: undefined,
+      headers: limitHeaders(10, 2, 8),
+      errors: undefined,
+      extensions: { rateLimit: { mode: 'measure', cost: 8, exceeded: false, remaining: 2 } },
+    });
+    products.mockClear();
+    expect(await run('{ products(first: 8) { id } }', usTenant)).toEqual({
+      status: undefined,
+      headers: limitHeaders(10, 2, 8),
+      errors: undefined,
+      extensions: { rateLimit: { mode: 'measure', cost: 8, exceeded: true, remaining: 2, retryAfterSeconds: 6 } },
+    });
+    expect(products.mock.calls).toHaveLength(1);
+    // The refused debit took nothing, as enforce would have left the bucket: 2 still pay for 2.
+    expect((await run('{ products(first: 2) { id } }', usTenant)).extensions).toEqual({ rateLimit: { mode: 'measure', cost: 2, exceeded: false, remaining: 0 } });
+    expect((await registry.getSingleMetric('geofed_rate_limit_measured_exceeded_total')?.get())?.values).toEqual([{ value: 1, labels: { region: 'eu' } }]);
+    expect((await registry.getSingleMetric('geofed_rate_limited_total')?.get())?.values).toEqual([]);
+  });
+
+  it('adds nothing to a response in enforce mode', async () => {
+    const { run } = await gatewayInEu();
+    expect(await run('{ products(first: 8) { id } }', usTenant)).toEqual({ status: undefined, headers: limitHeaders(10, 2, 8), errors: undefined });
   });
 });

@@ -44,9 +44,9 @@ function failingLater() {
   return { store, state };
 }
 
-async function gateway(store: BucketStore, policy: 'open' | 'closed' | 'unmetered', clock: () => number = Date.now) {
+async function gateway(store: BucketStore, policy: 'open' | 'closed' | 'unmetered', clock: () => number = Date.now, mode: 'enforce' | 'measure' = 'enforce') {
   const registry = new Registry();
-  const settings = rateLimitSettings.parse({ on_store_error: policy, gateways: 3, plans: { free: { capacity: 100, refill_per_second: 1 } } });
+  const settings = rateLimitSettings.parse({ mode, on_store_error: policy, gateways: 3, plans: { free: { capacity: 100, refill_per_second: 1 } } });
   const server = new ApolloServer<RateLimitContext>({
     typeDefs,
     resolvers: { Query: { products } },
@@ -57,7 +57,7 @@ async function gateway(store: BucketStore, policy: 'open' | 'closed' | 'unmetere
   const run = async () => {
     const response = await server.executeOperation({ query: '{ products { id } }' }, { contextValue: tenant });
     const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
-    return { status: response.http.status, headers: Object.fromEntries(response.http.headers), data: single?.data, errors: single?.errors, resolved: products.mock.calls.length };
+    return { status: response.http.status, headers: Object.fromEntries(response.http.headers), data: single?.data, errors: single?.errors, resolved: products.mock.calls.length, rateLimit: single?.extensions?.rateLimit };
   };
   const metric = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values;
   const storeErrors = () => metric('geofed_rate_limit_store_errors_total');
@@ -241,5 +241,23 @@ describe('rateLimitPlugin when its store cannot be reached', () => {
     await run();
     expect(logged.mock.calls).toEqual([line, line]);
     expect(await storeErrors()).toEqual([{ value: 4, labels: { policy: 'open' } }]);
+  });
+
+  it('measure: serves what closed would refuse, and says the store could not answer', async () => {
+    const { run, metric } = await gateway(refusingStore, 'closed', Date.now, 'measure');
+    expect(await run()).toMatchObject({ status: undefined, errors: undefined, resolved: 1, rateLimit: { mode: 'measure', cost: 10, storeUnavailable: true } });
+    expect(await metric('geofed_rate_limit_store_error_refusals_total')).toEqual([]);
+  });
+
+  it('measure: serves what an open share cannot pay, and says the share decided', async () => {
+    const { run, metric } = await gateway(refusingStore, 'open', Date.now, 'measure');
+    // capacity 100 over 3 gateways: 3 operations of 10, then the share is short.
+    for (const remaining of [23, 13, 3]) expect((await run()).rateLimit).toEqual({ mode: 'measure', cost: 10, exceeded: false, remaining, local: true });
+    expect(await run()).toMatchObject({ status: undefined, resolved: 4, rateLimit: { mode: 'measure', cost: 10, exceeded: true, remaining: 3, retryAfterSeconds: 20, local: true } });
+    expect(await metric('geofed_rate_limit_fallback_debits_total')).toEqual([
+      { value: 3, labels: { outcome: 'admitted' } },
+      { value: 1, labels: { outcome: 'refused' } },
+    ]);
+    expect(await metric('geofed_rate_limit_store_error_refusals_total')).toEqual([]);
   });
 });

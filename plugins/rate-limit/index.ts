@@ -18,7 +18,7 @@ export interface RateLimitContext {
 export interface RateLimitPluginOptions {
   readonly model: () => CostModel;
   readonly settings: RateLimitSettings;
-  /** An operation over it is refused by the cost plugin; it is never debited. */
+  /** An operation over it is refused by the cost plugin and never debited (Infinity when cost.mode is measure: every operation runs). */
   readonly maxOperationCost: number;
   /** Global fields are charged to this region. */
   readonly gatewayRegion: string;
@@ -29,11 +29,32 @@ export interface RateLimitPluginOptions {
   readonly now?: () => number;
 }
 
-/** A debit's verdict and who gave it: the shared store, or this gateway's local share while the store cannot answer. */
-interface Verdict {
-  readonly result: DebitResult;
-  readonly local: boolean;
-}
+/**
+ * A debit's verdict and who gave it: the shared store, this gateway's local
+ * share while the store cannot answer (on_store_error: open), or nobody (the
+ * store cannot answer and the policy is closed or unmetered).
+ */
+type Verdict = { readonly by: 'store' | 'local'; readonly result: DebitResult } | { readonly by: 'nobody' };
+
+/** extensions.rateLimit of a response in measure mode: what enforce would have decided, and from what. */
+export type MeasuredRateLimit =
+  | {
+      readonly mode: 'measure';
+      readonly cost: number;
+      /** True when the buckets could not pay: enforce would have answered RATE_LIMITED. */
+      readonly exceeded: boolean;
+      /** Of the bucket with the least left in proportion, or of the least of those that could not pay. */
+      readonly remaining: number;
+      readonly retryAfterSeconds?: number;
+      /** Decided by this gateway's share of the buckets: the store could not answer. */
+      readonly local?: true;
+    }
+  | {
+      readonly mode: 'measure';
+      readonly cost: number;
+      /** The store could not answer and no share decided: enforce would have refused (closed) or admitted unpriced (unmetered). */
+      readonly storeUnavailable: true;
+    };
 
 /** How often a store outage is logged (it is counted every time). */
 const outageLogIntervalMs = 10_000;
@@ -46,10 +67,13 @@ const outageLogIntervalMs = 10_000;
  * region. A refused operation is RATE_LIMITED (429) whole. A debit the store
  * cannot answer within store_timeout_ms follows on_store_error: `open` debits
  * this gateway's local share of the buckets instead (local-budgets.ts),
- * `closed` refuses the operation, `unmetered` admits it unpriced.
+ * `closed` refuses the operation, `unmetered` admits it unpriced. In
+ * `measure` mode (rate_limits.mode) the same debits are made and nothing is
+ * refused: the verdict goes to extensions.rateLimit and to metrics.
  */
 export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegion, store, registry, now = Date.now }: RateLimitPluginOptions): ApolloServerPlugin<RateLimitContext> {
-  const { storeErrors, limited, fallbackDebits, storeErrorRefusals, debitSeconds } = rateLimitMetrics(registry);
+  const { storeErrors, limited, measuredExceeded, fallbackDebits, storeErrorRefusals, debitSeconds } = rateLimitMetrics(registry);
+  const measuring = settings.mode === 'measure';
   const shares = localBudgets({ gateways: settings.gateways, maxBuckets: settings.fallbackBuckets, now });
   let lastOutageLog = 0;
   const sizeOf = (billingPlan: string, region: string): BucketSize => {
@@ -70,8 +94,8 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
       return { key: `${settings.keyPrefix}:{${owner}}:${region}`, capacity: size.capacity, refillPerSecond: size.refillPerSecond, cost };
     });
   };
-  /** The store's verdict within store_timeout_ms; else the policy's: a local share's verdict, none (unmetered), or a refusal. */
-  const debit = async (buckets: BucketDebit[]): Promise<Verdict | undefined> => {
+  /** The store's verdict within store_timeout_ms; else a local share's (open), or nobody's (closed, unmetered). */
+  const debit = async (buckets: BucketDebit[]): Promise<Verdict> => {
     let timer: NodeJS.Timeout | undefined;
     const started = performance.now();
     const answer = asked(() => store.debit(buckets));
@@ -84,7 +108,7 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
       const result = await Promise.race([answer, timeout]);
       debitSeconds.observe({ outcome: 'answered' }, (performance.now() - started) / 1000);
       shares.observe(buckets, result);
-      return { result, local: false };
+      return { by: 'store', result };
     } catch (error) {
       debitSeconds.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
       // A debit that timed out may still be applied by the store; an answer that comes late still says what is left.
@@ -94,14 +118,10 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
         lastOutageLog = Date.now();
         logger.error({ err: (error as Error).message, policy: settings.onStoreError }, 'rate-limit store unreachable');
       }
-      if (settings.onStoreError === 'unmetered') return undefined;
-      if (settings.onStoreError === 'open') {
-        const result = shares.debit(buckets);
-        fallbackDebits.inc({ outcome: result.allowed ? 'admitted' : 'refused' });
-        return { result, local: true };
-      }
-      storeErrorRefusals.inc({ policy: 'closed' });
-      throw geofedError(ErrorCode.RATE_LIMIT_UNAVAILABLE, 'Budgets cannot be checked right now, so the operation was not run; retry shortly.', {}, { 'retry-after': '1' });
+      if (settings.onStoreError !== 'open') return { by: 'nobody' };
+      const result = shares.debit(buckets);
+      fallbackDebits.inc({ outcome: result.allowed ? 'admitted' : 'refused' });
+      return { by: 'local', result };
     } finally {
       clearTimeout(timer);
     }
@@ -109,36 +129,58 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
   return {
     async requestDidStart() {
       let tightest: BucketState | undefined;
+      let measured: MeasuredRateLimit | undefined;
       return {
         async didResolveOperation({ contextValue, document, operationName, request }) {
           const estimate = model().estimate(document, operationName ?? undefined, request.variables);
           if (estimate.total > maxOperationCost) return;
           const buckets = bucketsOf(contextValue, estimate.home, estimate.local);
           if (buckets.length === 0) return;
+          const cost = estimate.total;
           const verdict = await debit(buckets);
-          if (!verdict) return;
-          const { result, local } = verdict;
+          if (verdict.by === 'nobody') {
+            if (measuring) measured = { mode: 'measure', cost, storeUnavailable: true };
+            else if (settings.onStoreError === 'closed') {
+              storeErrorRefusals.inc({ policy: 'closed' });
+              throw geofedError(ErrorCode.RATE_LIMIT_UNAVAILABLE, 'Budgets cannot be checked right now, so the operation was not run; retry shortly.', {}, { 'retry-after': '1' });
+            }
+            return;
+          }
+          const { result } = verdict;
+          const local = verdict.by === 'local';
           const least = [...result.buckets].sort((a, b) => a.remaining / a.capacity - b.remaining / b.capacity)[0];
           // A local share is not the shared bucket: no RateLimit-* headers describe it.
           if (!local) tightest = least;
-          if (result.allowed || !least) return;
+          if (!least) return;
+          const decidedLocally = local ? { local: true as const } : {};
+          if (result.allowed) {
+            if (measuring) measured = { mode: 'measure', cost, exceeded: false, remaining: least.remaining, ...decidedLocally };
+            return;
+          }
           const refused = result.buckets.filter((bucket) => bucket.retryAfterSeconds > 0);
           const retryAfterSeconds = Math.max(...refused.map((bucket) => bucket.retryAfterSeconds));
           const remaining = Math.min(...refused.map((bucket) => bucket.remaining));
-          limited.inc({ region: least.key.slice(least.key.lastIndexOf(':') + 1) });
+          const region = least.key.slice(least.key.lastIndexOf(':') + 1);
+          if (measuring) {
+            // Refused by the buckets, so nothing was taken from them: they stay as enforce would have left them.
+            measuredExceeded.inc({ region });
+            measured = { mode: 'measure', cost, exceeded: true, remaining, retryAfterSeconds, ...decidedLocally };
+            return;
+          }
+          limited.inc({ region });
           if (local) storeErrorRefusals.inc({ policy: 'open' });
           throw geofedError(
             ErrorCode.RATE_LIMITED,
             local
-              ? `This operation costs ${estimate.total} and this gateway's share of the budget of ${refusedOwner(refused)} has ${remaining} left while the budget store cannot be reached; retry in ${retryAfterSeconds} s.`
-              : `This operation costs ${estimate.total} and the budget of ${refusedOwner(refused)} has ${remaining} left; retry in ${retryAfterSeconds} s.`,
-            { cost: estimate.total, remaining, retryAfterSeconds },
+              ? `This operation costs ${cost} and this gateway's share of the budget of ${refusedOwner(refused)} has ${remaining} left while the budget store cannot be reached; retry in ${retryAfterSeconds} s.`
+              : `This operation costs ${cost} and the budget of ${refusedOwner(refused)} has ${remaining} left; retry in ${retryAfterSeconds} s.`,
+            { cost, remaining, retryAfterSeconds },
             { ...(local ? {} : rateLimitHeaders(least)), 'retry-after': String(retryAfterSeconds) },
           );
         },
         async willSendResponse({ response }) {
-          if (!tightest) return;
-          for (const [name, value] of Object.entries(rateLimitHeaders(tightest))) response.http.headers.set(name, value);
+          if (tightest) for (const [name, value] of Object.entries(rateLimitHeaders(tightest))) response.http.headers.set(name, value);
+          if (measured && response.body.kind === 'single') response.body.singleResult.extensions = { ...response.body.singleResult.extensions, rateLimit: measured };
         },
       };
     },

@@ -22,6 +22,11 @@ export function rateLimitMetrics(registry: Registry) {
       help: 'Operations refused with RATE_LIMITED, by the region of the bucket with the least remaining.',
       labelNames: ['region'] as const,
     }),
+    measuredExceeded: counter({
+      name: 'geofed_rate_limit_measured_exceeded_total',
+      help: 'Operations their budgets could not pay that were served because rate_limits.mode is measure (enforce would have refused them with RATE_LIMITED), by the region of the bucket with the least remaining.',
+      labelNames: ['region'] as const,
+    }),
     fallbackDebits: counter({
       name: 'geofed_rate_limit_fallback_debits_total',
       help: 'Debits charged to this gateway\'s local share of the buckets because the store could not answer in time (on_store_error: open), by outcome (admitted or refused).',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { positiveInteger, regionName, settingsSection } from '../../runtime/settings.js';
+import { limitMode } from '../cost/settings.js';
 
 const bucketShape = { capacity: z.number().positive(), refill_per_second: z.number().nonnegative() };
 
@@ -13,6 +14,12 @@ const bucketSize = settingsSection(bucketShape);
  */
 export const rateLimitSettings = settingsSection({
   enabled: z.boolean().default(true),
+  /**
+   * `enforce`: an operation its budgets cannot pay is refused; `measure`: the buckets are debited all the same
+   * (an operation they cannot pay takes nothing, as when refused), the verdict is reported in
+   * extensions.rateLimit and in metrics, and nothing is refused.
+   */
+  mode: limitMode.default('enforce'),
   /**
    * What a debit the store cannot answer in time does: `open` debits this gateway's local share of each
    * bucket (local-budgets.ts); `closed` refuses the operation (503 RATE_LIMIT_UNAVAILABLE); `unmetered`
