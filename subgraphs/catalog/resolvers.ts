@@ -7,8 +7,10 @@ import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
 import { laterToken } from '../../protocol/consistency-token.js';
-import { products } from './db/schema.js';
+import { recordEvent } from '../shared/outbox.js';
+import { outbox, products } from './db/schema.js';
 import { currentWalPosition, onPrimary } from './primary.js';
+import { setTenantStatus } from './tenant-status.js';
 import type { CatalogLoaders, TenantRow } from './loaders.js';
 
 export interface CatalogContext {
@@ -55,15 +57,24 @@ export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
       if (args.id !== undefined && args.id !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(args.id)) throw resolverError(ErrorCode.BAD_USER_INPUT, 'id must be 1 to 64 letters, digits, "_" or "-".');
       const values = { id: args.id ?? `prd_${randomUUID()}`, name, priceCents: args.priceCents };
       return onPrimary(async () => {
-        const [row] = await primary
-          .insert(products)
-          .values(values)
-          .onConflictDoUpdate({ target: products.id, set: { name: values.name, priceCents: values.priceCents, updatedAt: new Date() } })
-          .returning();
+        // The change and its event commit together: every region learns of the product, or nothing was written.
+        const row = await primary.transaction(async (transaction) => {
+          const tx = transaction as unknown as Database;
+          const [upserted] = await tx
+            .insert(products)
+            .values(values)
+            .onConflictDoUpdate({ target: products.id, set: { name: values.name, priceCents: values.priceCents, updatedAt: new Date() } })
+            .returning();
+          const { id, name, priceCents, currency } = upserted!;
+          await recordEvent(tx, outbox, { type: 'catalog.product.upserted', data: { id, name, priceCents, currency } });
+          return upserted!;
+        });
         written.token = laterToken(written.token, await currentWalPosition(primary));
         return row;
       });
     },
+    suspendTenant: setTenantStatus('suspended'),
+    reinstateTenant: setTenantStatus('active'),
   },
   Tenant: {
     __resolveReference: (reference: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(reference.id),

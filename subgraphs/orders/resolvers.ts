@@ -4,13 +4,18 @@ import { ErrorCode, resolverError } from '../../protocol/errors.js';
 import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireUser } from '../shared/guards.js';
+import { outbox } from '../shared/db/schema.js';
+import { recordEvent } from '../shared/outbox.js';
 import type { PriceLookup } from './catalog-prices.js';
 import { orderItems, orders } from './db/schema.js';
 import type { OrderItemRow, OrderRow, OrdersLoaders } from './loaders.js';
 
 export interface OrdersContext {
   readonly caller: SignedCaller;
+  /** The tenant's transaction (tenantScope): a write and its event commit together. */
   readonly db: Database;
+  /** The instance's region: its events stay in it. */
+  readonly region: string;
   readonly loaders: OrdersLoaders;
   readonly prices: PriceLookup;
 }
@@ -26,7 +31,7 @@ const maxQuantity = 1_000;
 
 export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
   Mutation: {
-    placeOrder: async (_: unknown, args: { items: OrderItemInput[] }, { caller, db, prices }: OrdersContext) => {
+    placeOrder: async (_: unknown, args: { items: OrderItemInput[] }, { caller, db, region, prices }: OrdersContext) => {
       const { tenantId, userId } = requireUser(caller);
       validateItems(args.items);
       const priced = await prices([...new Set(args.items.map((item) => item.productId))], caller);
@@ -46,6 +51,7 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
       return db.transaction(async (tx) => {
         const [order] = await tx.insert(orders).values({ id: orderId, tenantId, userId, status: 'placed', totalCents }).returning();
         await tx.insert(orderItems).values(items);
+        await recordEvent(tx as unknown as Database, outbox, { type: 'orders.order.placed', region, tenantId, data: { orderId, tenantId, userId, totalCents, lines: items.length } });
         return order;
       });
     },

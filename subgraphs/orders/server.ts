@@ -26,7 +26,7 @@ export function buildOrders({ region, schemaPath, database, prices }: OrdersOpti
     resolvers: ordersResolvers,
     scope: 'regional',
     requestScope: tenantScope(database),
-    context: (caller: SignedCaller, db: Database) => ({ caller, db, prices, loaders: ordersLoaders(db, caller.tenantId) }),
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, region, prices, loaders: ordersLoaders(db, caller.tenantId) }),
   };
 }
 

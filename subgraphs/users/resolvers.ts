@@ -4,12 +4,17 @@ import { ErrorCode, resolverError } from '../../protocol/errors.js';
 import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { requireTenant, requireUser } from '../shared/guards.js';
+import { recordEvent } from '../shared/outbox.js';
+import { outbox } from '../shared/db/schema.js';
 import { users } from './db/schema.js';
 import type { UserRow, UsersLoaders } from './loaders.js';
 
 export interface UsersContext {
   readonly caller: SignedCaller;
+  /** The tenant's transaction (tenantScope): a write and its event commit together. */
   readonly db: Database;
+  /** The instance's region: its events stay in it. */
+  readonly region: string;
   readonly loaders: UsersLoaders;
 }
 
@@ -22,7 +27,7 @@ export const usersResolvers: GraphQLResolverMap<UsersContext> = {
     },
   },
   Mutation: {
-    updateProfile: async (_: unknown, args: { name: string }, { caller, db }: UsersContext) => {
+    updateProfile: async (_: unknown, args: { name: string }, { caller, db, region }: UsersContext) => {
       const { tenantId, userId } = requireUser(caller);
       const name = args.name.trim();
       if (name.length === 0 || name.length > 200) throw resolverError(ErrorCode.BAD_USER_INPUT, 'name must be 1 to 200 characters.');
@@ -32,6 +37,7 @@ export const usersResolvers: GraphQLResolverMap<UsersContext> = {
         .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
         .returning();
       if (!row) throw resolverError(ErrorCode.FORBIDDEN, 'The signed-in user does not exist in its tenant.');
+      await recordEvent(db, outbox, { type: 'users.profile.updated', region, tenantId, data: { userId, tenantId, name } });
       return row;
     },
   },

@@ -24,7 +24,7 @@ export function buildUsers({ region, schemaPath, database, testHooks = {} }: Use
     resolvers: usersResolvers,
     scope: 'regional',
     requestScope: tenantScope(database),
-    context: (caller: SignedCaller, db: Database) => ({ caller, db, loaders: usersLoaders(db, caller.tenantId, testHooks) }),
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, region, loaders: usersLoaders(db, caller.tenantId, testHooks) }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { outboxTable } from '../../shared/outbox-table.js';
 
 export const plans = pgTable('plans', {
   id: text('id').primaryKey(),
@@ -22,3 +23,6 @@ export const products = pgTable('products', {
   currency: text('currency').notNull().default('USD'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Catalog changes that every region must learn of (products, tenants' status). */
+export const outbox = outboxTable();

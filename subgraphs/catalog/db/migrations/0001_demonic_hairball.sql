@@ -1,0 +1,12 @@
+CREATE TABLE "outbox" (
+	"seq" bigserial PRIMARY KEY NOT NULL,
+	"id" uuid NOT NULL,
+	"type" text NOT NULL,
+	"data_class" text NOT NULL,
+	"region" text,
+	"tenant_id" text,
+	"entity" text NOT NULL,
+	"data" jsonb NOT NULL,
+	"occurred_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "outbox_id_unique" UNIQUE("id")
+);
