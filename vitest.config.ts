@@ -11,7 +11,10 @@ export default defineConfig({
   resolve,
   test: {
     pool: 'forks',
-    env: { LOG_LEVEL: 'warn' },
+    // Quiet unless a test fails: the console output of a test (and the logs, which test/fixtures/setup.ts sends
+    // through the console) is printed with its failure only. `--silent=false` shows it all; LOG_LEVEL raises the level.
+    silent: 'passed-only',
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     setupFiles: ['test/fixtures/setup.ts'],
     projects: [
       // In process, in seconds: `npm run test:unit`. Files share their workers' modules, so Apollo Server and

@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 
-const destinations = pino.multistream([{ level: 'trace', stream: pino.destination({ dest: 1, sync: false }) }]);
+const standardOutput = pino.destination({ dest: 1, sync: false });
+const destinations = pino.multistream([{ level: 'trace', stream: standardOutput }]);
 
 /**
  * Fields every line logged while serving a request carries (the region of the
@@ -43,9 +44,33 @@ export function copyLogLines(onLine: (line: string) => void): () => void {
     },
   });
   destinations.add({ level: 'trace', stream });
-  return () => {
-    // pino's typings omit the id that multistream gives each entry.
-    const entry = destinations.streams.find((s) => s.stream === stream) as { id?: number } | undefined;
-    if (entry?.id !== undefined) destinations.remove(entry.id);
+  return () => remove(stream);
+}
+
+let stopRedirect: (() => void) | undefined;
+
+/**
+ * Sends every log and audit line to `onLine` instead of standard output, until
+ * the returned function is called: for a host that owns the output, like the
+ * test runner, which shows a test's lines only when that test fails. A later
+ * call replaces the earlier one's `onLine`.
+ */
+export function redirectLogLines(onLine: (line: string) => void): () => void {
+  stopRedirect?.();
+  remove(standardOutput);
+  const stopCopy = copyLogLines(onLine);
+  const stop = () => {
+    if (stopRedirect !== stop) return;
+    stopRedirect = undefined;
+    stopCopy();
+    destinations.add({ level: 'trace', stream: standardOutput });
   };
+  stopRedirect = stop;
+  return stop;
+}
+
+function remove(stream: unknown): void {
+  // pino's typings omit the id that multistream gives each entry.
+  const entry = destinations.streams.find((s) => s.stream === stream) as { id?: number } | undefined;
+  if (entry?.id !== undefined) destinations.remove(entry.id);
 }

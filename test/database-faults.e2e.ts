@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicaCluster, type ReplicaCluster } from '../dev/replica-cluster.js';
 import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
+import { relayOutput } from './fixtures/child-output.js';
 import { metricValue } from './fixtures/metrics.js';
 import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 import { waitFor } from './fixtures/wait.js';
@@ -32,8 +33,9 @@ beforeAll(async () => {
       GEOFED_CATALOG_REPLICA_URL_US: cluster.replicas.us!.url('geofed_catalog'),
       GEOFED_REPLICA_HEALTH_CHECK_INTERVAL_MS: '100',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  relayOutput(catalog, 'catalog');
   catalogUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
     catalog.stdout!.on('data', (chunk: Buffer) => {
