@@ -1,5 +1,5 @@
 // `schema:check`: composition, staleness of the committed supergraph, breaking changes against a
-// base, data residency of pii fields, persisted operations, and list sizes for the cost analysis.
+// base, data residency of pii fields and of events, persisted operations, and list sizes for the cost analysis.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
@@ -8,11 +8,13 @@ import { gatewayEnv } from '../gateway/env.js';
 import { loadManifest } from '../plugins/persisted-queries/manifest.js';
 import { apiSchemaOf, diffApiSchemas, gitBaseSupergraph, readBaseFile, type BaseSupergraph, type SchemaChange } from './check-diff.js';
 import { costLint, operationsLint, residencyLint } from './check-lints.js';
+import { eventsLint } from './check-events.js';
+import { eventTypes, type EventCatalogue } from '../protocol/events.js';
 import { composeSupergraph } from '../gateway/compose.js';
 
 export type { SchemaChange } from './check-diff.js';
 
-export type StepName = 'composition' | 'staleness' | 'breaking-changes' | 'residency' | 'operations' | 'cost';
+export type StepName = 'composition' | 'staleness' | 'breaking-changes' | 'residency' | 'events' | 'operations' | 'cost';
 
 export interface CheckStep {
   readonly name: StepName;
@@ -47,6 +49,8 @@ export interface CheckOptions {
   readonly allowBreaking?: boolean;
   /** Persisted-query manifest to check; default: the config's. `null` skips the operations step. */
   readonly manifestPath?: string | null;
+  /** The event types to check; default: protocol/events.ts's. */
+  readonly eventTypes?: EventCatalogue;
 }
 
 export async function checkSchema(options: CheckOptions = {}): Promise<CheckReport> {
@@ -59,7 +63,7 @@ export async function checkSchema(options: CheckOptions = {}): Promise<CheckRepo
   const composed = await composeSupergraph(config, options.readSchema ? { readFile: options.readSchema } : {});
   if (!composed.ok) {
     steps.push(step('composition', { errors: [...composed.errors] }));
-    for (const name of ['staleness', 'breaking-changes', 'residency', 'operations', 'cost'] as const) {
+    for (const name of ['staleness', 'breaking-changes', 'residency', 'events', 'operations', 'cost'] as const) {
       steps.push(skipped(name, 'composition failed'));
     }
     return report();
@@ -74,7 +78,7 @@ export async function checkSchema(options: CheckOptions = {}): Promise<CheckRepo
     apiSchema = apiSchemaOf(supergraphSdl);
   } catch (error) {
     steps.push(step('breaking-changes', { errors: [`cannot build the API schema: ${(error as Error).message}`] }));
-    for (const name of ['residency', 'operations', 'cost'] as const) steps.push(skipped(name, 'no API schema'));
+    for (const name of ['residency', 'events', 'operations', 'cost'] as const) steps.push(skipped(name, 'no API schema'));
     return report();
   }
 
@@ -85,6 +89,9 @@ export async function checkSchema(options: CheckOptions = {}): Promise<CheckRepo
 
   const residency = residencyLint(supergraphSdl, config);
   steps.push(step('residency', { errors: residency.errors, notes: [`${residency.piiFields} pii-tagged fields, none resolvable by a global subgraph`].filter(() => residency.errors.length === 0) }));
+
+  const events = eventsLint(supergraphSdl, options.eventTypes ?? eventTypes);
+  steps.push(step('events', { errors: events.errors, warnings: events.warnings, notes: [`${events.eventTypes} event types, no pii field in a global one`].filter(() => events.errors.length === 0) }));
 
   steps.push(operations(config, apiSchema, options.manifestPath));
 

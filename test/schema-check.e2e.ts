@@ -39,7 +39,7 @@ describe('schema check', () => {
   it('passes the real repo with every step', async () => {
     const report = await checkSchema({ config, baseSdl: committed, manifestPath: null });
     expect(report.ok).toBe(true);
-    expect(report.steps.map((s) => s.name)).toEqual(['composition', 'staleness', 'breaking-changes', 'residency', 'operations', 'cost']);
+    expect(report.steps.map((s) => s.name)).toEqual(['composition', 'staleness', 'breaking-changes', 'residency', 'events', 'operations', 'cost']);
     expect(report.breaking).toEqual([]);
     expect(report.dangerous).toEqual([]);
     expect(stepOf(report, 'operations').skipped).toBe(true);
