@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { apolloRoute } from '../../runtime/apollo-http.js';
+import { startHttpServer } from '../../runtime/http-server.js';
+
+// The baseline peer, in a process of its own: a bare @apollo/gateway (its default fetcher, no
+// plugins) behind @apollo/server, over a composed supergraph, on the same HTTP server and
+// keep-alive as geofed (runtime/http-server.ts). `bare-apollo-main.ts SUPERGRAPH` prints
+// `ready URL` and serves until it is signalled.
+const supergraphPath = process.argv[2];
+if (!supergraphPath) {
+  console.error('usage: bare-apollo-main.ts SUPERGRAPH');
+  process.exit(2);
+}
+
+// No buildService: every subgraph gets Apollo's own RemoteGraphQLDataSource and fetcher.
+const gateway = new ApolloGateway({ supergraphSdl: readFileSync(supergraphPath, 'utf8') });
+const server = new ApolloServer({ gateway, stopOnTerminationSignals: false });
+await server.start();
+const http = await startHttpServer({ routes: { '/graphql': apolloRoute(server, { maxBodyBytes: 1_048_576, context: async () => ({}) }) } });
+console.log(`ready ${http.url}/graphql`);
+
+const stop = async () => {
+  await http.stop(1_000);
+  await server.stop();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());

@@ -1,0 +1,34 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+
+// The Hive Gateway peer, in a process of its own, configured as its docs do for Node
+// (createGatewayRuntime served by node:http), logging off, the same keep-alive as the other
+// servers. `hive-main.ts SUPERGRAPH [--dedup]` prints `ready URL` and serves until signalled.
+// --dedup turns on inboundInflightRequestDeduplication: identical requests in flight at once
+// (method, URL, headers, document, variables) share one execution. Its subgraph transport keeps
+// its own default (deduplicateInflightRequests on).
+const [supergraphPath, ...flags] = process.argv.slice(2);
+if (!supergraphPath) {
+  console.error('usage: hive-main.ts SUPERGRAPH [--dedup]');
+  process.exit(2);
+}
+
+const gateway = createGatewayRuntime({
+  supergraph: supergraphPath,
+  logging: false,
+  ...(flags.includes('--dedup') ? { inboundInflightRequestDeduplication: true } : {}),
+});
+const server = createServer(gateway);
+server.keepAliveTimeout = 65_000;
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+console.log(`ready http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`);
+
+const stop = async () => {
+  server.closeAllConnections();
+  server.close();
+  await gateway[Symbol.asyncDispose]();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
