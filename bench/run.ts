@@ -1,15 +1,30 @@
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-// `npm run bench [-- --only me-query|cost-lookup|consistency|cdn|geo|flood|budget]`: every benchmark in its own process, each printing
-// its table and writing it to bench/results/. Never part of `npm test`. `geo` (several minutes on the seed's
+// `npm run bench [-- --only classic|me-query|cost-lookup|consistency|cdn|geo|flood|budget]`: every benchmark in its own process,
+// writing its results to bench/results/. Never part of `npm test`. `geo` (several minutes on the seed's
 // round trips), `flood` (about a minute of floods) and `budget` (a few minutes of store latency and outages) run only when named.
 // `--only memory` (a flood of a million distinct keys on one gateway process: tens of minutes) too.
+// The terminal shows one line per step: a benchmark's own output (its tables, any server's logs) goes to
+// bench/results/run-<time>.log, and the progress lines it writes to file descriptor 3 (bench/harness/progress.ts) here.
 const { values } = parseArgs({ allowPositionals: true, strict: false, options: { only: { type: 'string' } } });
-const defaults = ['me-query', 'cost-lookup', 'consistency', 'cdn'];
+const defaults = ['classic', 'me-query', 'cost-lookup', 'consistency', 'cdn'];
 const onlyWhenNamed = ['geo', 'flood', 'budget', 'memory'];
 const benchmarks = values.only === undefined ? defaults : [...defaults, ...onlyWhenNamed].filter((name) => values.only === name);
+mkdirSync('bench/results', { recursive: true });
+const log = `bench/results/run-${new Date().toISOString().replace(/[:.]/g, '-')}.log`;
+const seconds = (since: number) => Math.round((Date.now() - since) / 1000);
+const started = Date.now();
 for (const name of benchmarks) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const before = new Set(readdirSync('bench/results'));
+  const since = Date.now();
+  console.log(`${name}: running (its output goes to ${log})`);
+  const out = openSync(log, 'a');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...process.argv.slice(2)], { stdio: ['ignore', out, out, 1], env: { ...process.env, GEOFED_BENCH_PROGRESS_FD: '3' } });
+  closeSync(out);
+  const written = readdirSync('bench/results').filter((file) => !before.has(file) && file.endsWith('.md'));
+  console.log(`${name}: ${result.status === 0 ? 'done' : `failed (${result.status ?? result.signal}), see ${log}`} in ${seconds(since)} s${written.map((file) => ` bench/results/${file}`).join('')}`);
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+console.log(`npm run bench: ${benchmarks.join(', ')} in ${seconds(started)} s`);
