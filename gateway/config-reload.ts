@@ -23,6 +23,16 @@ export type ReloadResult =
   | { readonly ok: true; readonly version: string; readonly configVersion: string; readonly changed: boolean }
   | { readonly ok: false; readonly kind: ReloadFailure; readonly version: string; readonly errors: readonly string[] };
 
+/** A pipeline build refused for what its kind says (a variant's SDL that cannot be read, or does not compose). */
+export class ReloadRefused extends Error {
+  constructor(
+    readonly kind: ReloadFailure,
+    readonly errors: readonly string[],
+  ) {
+    super(errors.join('\n'));
+  }
+}
+
 /** How a config becomes a supergraph: composing its subgraphs' SDL, or (drop-in mode) reading a composed file. */
 export type Composer = (config: GeofedConfig) => Promise<CompositionResult>;
 
@@ -114,6 +124,7 @@ export class ConfigReloader {
     try {
       built = await this.options.build(config, result.supergraphSdl);
     } catch (error) {
+      if (error instanceof ReloadRefused) return this.refuse(error.kind, error.errors);
       return this.refuse('config', [(error as Error).message]);
     }
     if (this.stopped) {

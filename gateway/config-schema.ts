@@ -10,6 +10,8 @@ import { nonNegativeInteger, positiveInteger, regionName, settingsSection } from
 import { subgraphUrlVariable, type GatewayEnv } from './env.js';
 import { forwardedHeaderName } from './forwarded-headers.js';
 import { memorySettings } from './memory-settings.js';
+import { checkRolloutRegions, rolloutSection } from './rollout-settings.js';
+import { defaultVersion, resolveVersions, schemaSource, versionEntry, versionLabel } from './versions.js';
 
 // supergraph.yaml reads as a Rover supergraph.yaml for everything Rover knows (federation_version,
 // subgraphs.<name>.routing_url, subgraphs.<name>.schema.file or .subgraph_url); geofed's own keys sit
@@ -30,6 +32,10 @@ const subgraphEntry = z.strictObject({
   scope: z.enum(subgraphScopes).default('global'),
   /** geofed: the URL of the subgraph's instance in each region; a global subgraph falls back to routing_url. */
   urls: z.record(regionName, httpUrl).default({}),
+  /** geofed: the label of this entry's version (docs/rollouts.md). */
+  version: versionLabel.default(defaultVersion),
+  /** geofed: other versions of the subgraph, each with its SDL and its instance in the regions that deploy it. */
+  versions: z.record(versionLabel, versionEntry).default({}),
 });
 
 const gatewayEntry = settingsSection({
@@ -139,6 +145,8 @@ const fileSchema = z.strictObject({
   }).prefault({}),
   /** Bounds of what the gateway keeps per key in its own memory: tenants, buckets, nonces, documents, plans (memory-settings.ts). */
   memory: memorySettings,
+  /** Which version of each subgraph each region runs, canaries and their guard (docs/rollouts.md). */
+  rollout: rolloutSection,
 });
 
 type Issues = { issues: z.core.$ZodRawIssue[] };
@@ -174,6 +182,7 @@ export function configSchema(path: string, env: GatewayEnv) {
     if (file.routing.remoteExecution === 'forward' && file.regions.length > 1) {
       for (const r of file.regions) if (!(r in file.gateways)) problem(`gateways.${r}`, 'missing: routing.remote_execution "forward" sends each tenant\'s operations to its home region\'s gateway (or set it to "fetch")');
     }
+    checkRolloutRegions(file.rollout.regions, subgraphs, file.regions, problem);
     const roundTrips = roundTripTable(file.routing.roundTripMs, file.regions, problem);
     for (const [from, order] of Object.entries(file.routing.globalFailover)) {
       for (const r of [from, ...order]) if (!file.regions.includes(r)) problem(`routing.global_failover.${from}`, notARegion(r, file.regions));
@@ -208,6 +217,7 @@ export function configSchema(path: string, env: GatewayEnv) {
       auth: { ...file.auth, ...env.auth },
       forwardHeaders: [...new Set(file.headers.forward)] as readonly string[],
       memory: file.memory,
+      rollout: file.rollout,
     };
   });
 }
@@ -216,7 +226,7 @@ export type GeofedConfig = z.output<ReturnType<typeof configSchema>>;
 export type SubgraphConfig = ReturnType<typeof resolveSubgraph>;
 
 function resolveSubgraph(name: string, entry: z.output<typeof subgraphEntry>, regions: readonly string[], base: string, env: GatewayEnv, problem: (at: string, message: string) => void) {
-  const schema = 'file' in entry.schema ? { file: resolve(base, entry.schema.file) } : { subgraphUrl: entry.schema.subgraph_url };
+  const schema = schemaSource(entry.schema, base);
   const routingUrl = entry.routing_url ?? ('subgraphUrl' in schema ? schema.subgraphUrl : undefined);
   if (routingUrl === undefined) problem(`subgraphs.${name}.routing_url`, 'missing (a subgraph whose schema is a file needs a routing_url)');
   const urls: Record<string, string> = {};
@@ -237,6 +247,10 @@ function resolveSubgraph(name: string, entry: z.output<typeof subgraphEntry>, re
     routingUrl: routingUrl ?? '',
     /** The URL of the subgraph's instance in each region. */
     urls: urls as Readonly<Record<string, string>>,
+    /** The label of the base entry's version. */
+    version: entry.version,
+    /** The other versions (versions.ts): the base entry's is this schema and these urls. */
+    versions: resolveVersions(name, entry.version, entry.versions, regions, base, problem),
   };
 }
 

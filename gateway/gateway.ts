@@ -9,7 +9,7 @@ import { memoryNonceStore } from '../runtime/nonce-store.js';
 import { withClientSignals } from './client-signal.js';
 import { composeSupergraph, type CompositionResult } from './compose.js';
 import { ConfigError, type GeofedConfig } from './config.js';
-import { ConfigReloader, type Composer, type ReloadResult, type SupergraphStatus } from './config-reload.js';
+import { ConfigReloader, ReloadRefused, type Composer, type ReloadResult, type SupergraphStatus } from './config-reload.js';
 import { gatewayEnv, type GatewayEnv } from './env.js';
 import { withLandingPage } from './landing-page.js';
 import { memoryGauges } from './memory-metrics.js';
@@ -19,8 +19,11 @@ import { operatorRoutes, type GatewayPhase } from './operator-routes.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 import type { SubgraphResponseObserver } from './regional-data-source.js';
 import type { GatewayContext } from './request-context.js';
+import { configEntries, staticView } from './rollout-state.js';
 import { probeSubgraphs, type HealthTarget } from './subgraph-health.js';
 import type { TenantDirectory } from './tenant-directory.js';
+import { composeVariants, variantsOf } from './variants.js';
+import { instanceName, labelsOf, versionOf } from './versions.js';
 
 export interface GatewayOptions {
   readonly config: GeofedConfig;
@@ -98,7 +101,13 @@ export async function startGateway({
   };
   // A reload composes the subgraphs' SDL again, also when the gateway started from the composed file (`supergraph:`).
   const composer: Composer = compose ?? ((next) => composeSupergraph(next, { introspect }));
-  const build = (next: GeofedConfig, supergraphSdl: string) => buildPipeline({ config: next, supergraphSdl, env, metrics, nonces, plugins, ...(directory ? { directory } : {}), ...(observeSubgraphResponse ? { observeSubgraphResponse } : {}) });
+  const build = async (next: GeofedConfig, supergraphSdl: string) => {
+    // Every variant of the subgraphs' versions (docs/rollouts.md) is composed too: a pipeline serves them all.
+    const composed = await composeVariants(next, variantsOf(next), composer, supergraphSdl);
+    if (!composed.ok) throw new ReloadRefused(composed.stage === 'sources' ? 'schema_source' : 'composition', composed.errors);
+    const rollouts = staticView(configEntries(next.rollout.regions));
+    return buildPipeline({ config: next, supergraphSdl, supergraphs: composed.supergraphs, rollouts, env, metrics, nonces, plugins, ...(directory ? { directory } : {}), ...(observeSubgraphResponse ? { observeSubgraphResponse } : {}) });
+  };
 
   let phase: GatewayPhase = 'starting';
   let reloader: ConfigReloader | undefined;
@@ -129,7 +138,10 @@ export async function startGateway({
     admin = adminPort === undefined ? undefined : await startHttpServer({ host, port: adminPort, routes: operator, onResponse });
     logger.info({ url: listener.url, admin: admin?.url, region }, 'gateway listening; loading the supergraph');
     const supergraphSdl = config.supergraphPath !== undefined ? readSupergraph(config.supergraphPath) : await composeAtStart(config, composer);
-    reloader = new ConfigReloader({ loadConfig: reloadConfig, compose: composer, build }, await build(config, supergraphSdl));
+    const first = await build(config, supergraphSdl).catch((error: unknown) => {
+      throw error instanceof ReloadRefused ? new ConfigError(`${config.file}: a variant of the subgraphs' versions cannot be composed:\n${error.errors.map((e) => `  - ${e}`).join('\n')}`) : error;
+    });
+    reloader = new ConfigReloader({ loadConfig: reloadConfig, compose: composer, build }, first);
   } catch (error) {
     await listener.stop(0);
     await admin?.stop(0);
@@ -164,9 +176,11 @@ export async function startGateway({
   };
 }
 
-/** Every subgraph instance the gateway may call: each subgraph in each region of the config. */
+/** Every subgraph instance the gateway may call: each version of each subgraph in each region of the config (`users`, `users@v2`). */
 function healthTargets(config: GeofedConfig): HealthTarget[] {
-  return config.subgraphs.flatMap((subgraph) => Object.entries(subgraph.urls).map(([region, url]) => ({ subgraph: subgraph.name, region, url })));
+  return config.subgraphs.flatMap((subgraph) =>
+    labelsOf(subgraph).flatMap((label) => Object.entries(versionOf(subgraph, label)!.urls).map(([region, url]) => ({ subgraph: instanceName(subgraph, label), region, url }))),
+  );
 }
 
 /**

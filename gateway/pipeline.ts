@@ -1,25 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { buildASTSchema, parse } from 'graphql';
-import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { buildCostModel } from '../plugins/cost/calculator.js';
-import { costSites, fieldOwnershipOf, hasRegionalLiterals, taggedFields } from '../plugins/field-ownership.js';
-import { operationLimits } from '../plugins/operation-limits.js';
+import { parse } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { hasRegionalLiterals } from '../plugins/field-ownership.js';
 import { persistedQueries } from '../plugins/persisted-queries/index.js';
 import { memoryBucketStore } from '../plugins/rate-limit/memory-store.js';
 import { bucketStoreOf } from '../plugins/rate-limit/store-of.js';
-import { apolloOffline } from '../runtime/apollo-offline.js';
 import type { NonceStore } from '../runtime/nonce-store.js';
 import type { BreakerState } from './circuit-breaker.js';
 import { ConfigError, findSubgraph, scopeLookup, type GeofedConfig } from './config.js';
 import type { GatewayEnv } from './env.js';
-import { errorMasking } from './error-masking.js';
 import { SubgraphLimits } from './fetch-gate.js';
 import { homeForwarder } from './home-forwarding.js';
 import type { MemorySources } from './memory-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
 import { documentStore, queryPlanStore } from './operation-caches.js';
-import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import { RegionalDataSource, type SubgraphResponseObserver } from './regional-data-source.js';
 import { callerResolver, type Caller, type GatewayContext } from './request-context.js';
 import { requestCaller } from './request-scope.js';
@@ -28,11 +22,19 @@ import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
 import { staticTenantDirectory, subgraphTenantDirectory, type TenantDirectory } from './tenant-directory.js';
 import { tokenVerifier } from './tokens.js';
+import type { RolloutView } from './rollout-state.js';
+import { startVariantServer, type VariantServer } from './variant-server.js';
+import { variantIdFor, variantInstance, variantsOf, type Variant } from './variants.js';
+import { subgraphAt } from './versions.js';
 
 export interface PipelineOptions {
   readonly config: GeofedConfig;
-  /** The core supergraph SDL to serve. */
+  /** The core supergraph SDL of the config's subgraphs (the base variant's, composed or read from `supergraph:`). */
   readonly supergraphSdl: string;
+  /** Every variant's supergraph by variant id (variants.ts), the base one included. */
+  readonly supergraphs: ReadonlyMap<string, string>;
+  /** The live share and pinned tenants of each rollout (rollout-runtime.ts); its labels are the config's. */
+  readonly rollouts: RolloutView;
   readonly env: GatewayEnv;
   /** Kept across reloads: counters carry on. */
   readonly metrics: GatewayMetrics;
@@ -61,41 +63,38 @@ export interface Pipeline {
 }
 
 /**
- * The request path of one config and one supergraph: Apollo Gateway and
- * Server, the plugins (plugin-chain.ts), the subgraph clients, the tenants
- * directory and the forwarder, wired from that config alone. A reload builds
+ * The request path of one config and its supergraphs: an Apollo Gateway and
+ * Server with their plugins (plugin-chain.ts) per variant of the subgraphs'
+ * versions (variant-server.ts, docs/rollouts.md), the subgraph clients, the
+ * tenants directory and the forwarder, wired from that config alone. A reload builds
  * a new one and swaps it in between requests (config-reload.ts): in-flight
  * requests finish on the one they started with, so every key of
  * supergraph.yaml applies as it was read.
  */
-export async function buildPipeline({ config, supergraphSdl, env, metrics, nonces, directory, plugins, observeSubgraphResponse }: PipelineOptions): Promise<Pipeline> {
+export async function buildPipeline({ config, supergraphSdl, supergraphs, env, metrics, nonces, directory, plugins, observeSubgraphResponse, rollouts }: PipelineOptions): Promise<Pipeline> {
   const region = config.gateway.region;
   const scopeOf = scopeLookup(config);
-  const ownership = fieldOwnershipOf(supergraphSdl);
-  const analysis: SupergraphAnalysis = {
-    schema: buildASTSchema(parse(supergraphSdl), { assumeValidSDL: true }),
-    ownership,
-    costModel: buildCostModel(supergraphSdl, { ...config.cost, siteOf: costSites(ownership, scopeOf), estimateBytes: config.memory.costEstimateBytes }),
-    piiFields: taggedFields(supergraphSdl, 'pii'),
-  };
   const secret = env.subgraphSecrets.current;
   const limits = new SubgraphLimits(config.subgraphLimits, metrics);
-  const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs, connectionsPerOrigin: limits.connectionsPerOrigin(config.subgraphs.flatMap((s) => Object.values(s.urls))) });
+  const everyUrl = config.subgraphs.flatMap((s) => [s.urls, ...Object.values(s.versions).map((v) => v.urls)].flatMap((urls) => Object.values(urls)));
+  const http = subgraphFetcher({ timeoutMs: config.gateway.subgraphTimeoutMs, connectionsPerOrigin: limits.connectionsPerOrigin([...new Set(everyUrl)]) });
   const fetcher = signingFetcher(http.fetcher, secret);
+  // By instance (`users`, `users@v2`): the variants that run one version share its breakers and limiters.
   const dataSources = new Map<string, RegionalDataSource>();
+  const dataSourceOf = (variant: Variant, name: string): RegionalDataSource => {
+    const subgraph = config.subgraphs.find((s) => s.name === name);
+    if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
+    const instance = variantInstance(config, variant, name);
+    const known = dataSources.get(instance);
+    if (known) return known;
+    const deployed = { ...subgraphAt(subgraph, variant.versions[name]!), name: instance };
+    const source = new RegionalDataSource({ subgraph: deployed, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], forwardHeaders: config.forwardHeaders, fetcher, metrics, circuitBreaker: config.circuitBreaker, limits, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
+    dataSources.set(instance, source);
+    return source;
+  };
   const queryPlans = queryPlanStore(config.memory.queryPlanBytes);
-  const gateway = new ApolloGateway({
-    supergraphSdl,
-    queryPlannerConfig: { cache: queryPlans },
-    buildService: ({ name }) => {
-      const subgraph = config.subgraphs.find((s) => s.name === name);
-      if (!subgraph) throw new ConfigError(`the supergraph has a subgraph "${name}" that ${config.file} does not declare`);
-      const source = new RegionalDataSource({ subgraph, gatewayRegion: region, globalFailover: config.routing.globalFailover[region] ?? [], forwardHeaders: config.forwardHeaders, fetcher, metrics, circuitBreaker: config.circuitBreaker, limits, ...(observeSubgraphResponse ? { observeResponse: observeSubgraphResponse } : {}) });
-      dataSources.set(name, source);
-      return source;
-    },
-  });
   const bucketStore = !config.rateLimits.enabled ? undefined : env.upstash ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : memoryBucketStore(Date.now, { maxBuckets: config.memory.rateLimitBuckets });
+  const variants = new Map<string, VariantServer>();
   const persisted = persistedQueries({
     ...config.persistedQueries,
     memoryBytes: config.memory.persistedQueryBytes,
@@ -103,9 +102,11 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
       shared: env.upstash,
       regional: env.regionalUpstash,
       homeRegion: () => requestCaller.getStore()?.region,
+      // Regional in any variant is regional: a field of a canary's is unknown to the stable supergraph.
       isRegional: (document) => {
         try {
-          return hasRegionalLiterals(analysis.schema, parse(document), analysis.ownership, scopeOf);
+          const parsed = parse(document);
+          return [...variants.values()].some(({ analysis }) => hasRegionalLiterals(analysis.schema, parsed, analysis.ownership, scopeOf));
         } catch {
           // Not a document Apollo could run: nothing of it is kept anywhere shared.
           return true;
@@ -114,32 +115,32 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
     },
   });
   const documents = documentStore(config.memory.documentBytes);
-  const server = new ApolloServer<GatewayContext>({
-    gateway,
-    persistedQueries: persisted.persistedQueries,
-    documentStore: documents,
-    // No usage or schema reports to Apollo and no Apollo landing page, whatever APOLLO_* says (docs/landing-page.md).
-    plugins: [...apolloOffline(), ...pluginChain({ config, analysis: () => analysis, scopeOf, persistedQueries: persisted.plugins, bucketStore, registry: metrics.registry }), ...plugins],
-    ...operationLimits(config.limits),
-    includeStacktraceInErrorResponses: false,
-    introspection: config.gateway.introspection,
-    // No "Did you mean …" in production: suggestions leak the schema to a prober.
-    hideSchemaDetailsFromClientErrors: env.production,
-    // Shutdown is ours: the process drains HTTP first, then stops Apollo (see runtime/process.ts).
-    stopOnTerminationSignals: false,
-    formatError: errorMasking({ hideSchemaDetails: env.production, exposeServiceNames: config.gateway.errorServiceNames }),
-  });
   const forwarder = homeForwarder({ gateways: config.gateways, from: region, hopSecret: env.hopSecrets.current, timeoutMs: config.routing.forwardTimeoutMs, registry: metrics.registry });
   const close = async () => {
-    await server.stop();
+    await Promise.allSettled([...variants.values()].map(({ server }) => server.stop()));
     await Promise.allSettled([http.close(), forwarder.close(), bucketStore?.close()]);
   };
   try {
-    await server.start();
+    const started = await Promise.allSettled(
+      variantsOf(config).map(async (variant) => {
+        const sdl = supergraphs.get(variant.id);
+        if (sdl === undefined) throw new ConfigError(`no supergraph was composed for ${variant.id} (${variant.servedTo.join('; ')})`);
+        const persistedQueryPlugins = { options: persisted.persistedQueries, plugins: persisted.plugins };
+        const dataSource = (name: string) => dataSourceOf(variant, name);
+        variants.set(variant.id, await startVariantServer({ config, variant, supergraphSdl: sdl, env, metrics, scopeOf, dataSource, documents, queryPlans, persistedQueries: persistedQueryPlugins, bucketStore, plugins }));
+      }),
+    );
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (error) {
     await close();
     throw error;
   }
+  /** The caller's home region's variant, on its canary side when the live share puts its tenant there. */
+  const variantFor = (caller: Caller | null): VariantServer => {
+    const id = variantIdFor(config, rollouts, caller?.region ?? region, caller?.tenantId);
+    return variants.get(id) ?? variants.get(variantIdFor(config, rollouts, caller?.region ?? region, undefined))!;
+  };
 
   const tenants =
     directory ??
@@ -148,7 +149,10 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
       : staticTenantDirectory(region, config.rateLimits.defaultPlan));
   const serve = graphqlRoute({
     region,
-    server,
+    serverFor: (caller) => {
+      const { server, variant } = variantFor(caller);
+      return { server, version: variant.id };
+    },
     // A forwarded authorization is the subgraphs' to verify (config-schema.ts allows it only without regional subgraphs):
     // to the gateway its caller is anonymous, budgeted per client address.
     resolveCaller: config.forwardHeaders.includes('authorization') ? async () => null : callerResolver({ directory: tenants, verifier: tokenVerifier(config.auth, env), regions: config.regions }),
@@ -168,7 +172,7 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
   return {
     config,
     supergraphSdl,
-    memory: { tenants, buckets: bucketStore, nonces, persistedQueries: persisted.memoryHeld, documents, queryPlans, costEstimates: () => analysis.costModel.estimatesHeld, bounds: config.memory },
+    memory: { tenants, buckets: bucketStore, nonces, persistedQueries: persisted.memoryHeld, documents, queryPlans, costEstimates: () => costEstimatesOf(variants.values()), bounds: config.memory },
     async serve(req, res, url) {
       inFlight += 1;
       try {
@@ -191,6 +195,18 @@ export async function buildPipeline({ config, supergraphSdl, env, metrics, nonce
       await close();
     },
   };
+}
+
+/** The cost models' estimates, every variant's together. */
+function costEstimatesOf(variants: Iterable<VariantServer>): { entries: number; bytes: number } {
+  let entries = 0;
+  let bytes = 0;
+  for (const { analysis } of variants) {
+    const held = analysis.costModel.estimatesHeld;
+    entries += held.entries;
+    bytes += held.bytes;
+  }
+  return { entries, bytes };
 }
 
 /** The directory subgraph's instances, the gateway's own region first, then its failover order. */

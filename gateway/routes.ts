@@ -15,7 +15,8 @@ import { requestCaller } from './request-scope.js';
 
 export interface GraphqlRouteOptions {
   readonly region: string;
-  readonly server: ApolloServer<GatewayContext>;
+  /** The Apollo server of the caller's variant (its home region's versions, its canary side) and its `x-geofed-version`. */
+  readonly serverFor: (caller: Caller | null) => { readonly server: ApolloServer<GatewayContext>; readonly version: string };
   /** Step 2: token → tenant → home region (request-context.ts). */
   readonly resolveCaller: (authorization: string | undefined) => Promise<Caller | null>;
   readonly clientKey: 'address' | 'x-forwarded-for';
@@ -44,7 +45,7 @@ type Resolution = { readonly caller: Caller | null } | { readonly refused: unkno
  * the plugins of plugin-chain.ts). Resolves to the caller once answered.
  */
 export function graphqlRoute(options: GraphqlRouteOptions): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<Caller | null> {
-  const { region, server, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, forwardedHeaders, remoteExecution, forwarder, hop, publicUrls, metrics } = options;
+  const { region, serverFor, resolveCaller, clientKey, maxBodyBytes, allowedOrigins, forwardedHeaders, remoteExecution, forwarder, hop, publicUrls, metrics } = options;
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Caller | null> => {
     if (req.method === 'OPTIONS') {
       applyCors(req, res, allowedOrigins, forwardedHeaders);
@@ -82,6 +83,9 @@ export function graphqlRoute(options: GraphqlRouteOptions): (req: IncomingMessag
       const endpoint = publicUrls[caller.region];
       if (endpoint !== undefined) res.setHeader(clientHeaders.homeEndpoint, endpoint);
     }
+    // Chosen once: a request runs to its end on this variant, whatever a rollout changes meanwhile.
+    const { server, version } = serverFor(caller);
+    res.setHeader(clientHeaders.version, version);
     await requestCaller.run(caller, () =>
       executeApolloRequest(server, req, res, url, body.parsed, async () => {
         if ('refused' in resolution) throw resolution.refused;

@@ -20,6 +20,8 @@ export const clientHeaders = {
   homeRegion: 'x-geofed-home-region',
   /** Response to a signed-in caller: the public endpoint of its home region's gateway, when configured. */
   homeEndpoint: 'x-geofed-home-endpoint',
+  /** Response: the version of each subgraph that served it (`catalog@v1,users@v2,orders@v1`). */
+  version: 'x-geofed-version',
 } as const;
 
 /**

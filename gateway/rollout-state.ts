@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { RolloutEntryInput } from './rollout-settings.js';
+
+/** Why a canary's share went to 0, and who sent it there. */
+export interface Rollback {
+  readonly at: string;
+  readonly by: 'guard' | 'operator';
+  readonly reason: string;
+  /** The canary version that was rolled back. */
+  readonly version: string;
+}
+
+/**
+ * One subgraph in one region, live: the config's `rollout.regions` entry until a rollout command or the guard
+ * writes one to the store, which then wins. `revision` grows with every write (the guard's compare-and-set).
+ */
+export interface RolloutEntry {
+  readonly stable: string;
+  readonly canary?: string | undefined;
+  readonly percent: number;
+  readonly pinned: readonly string[];
+  readonly revision: number;
+  readonly updatedAt?: string;
+  readonly rollback?: Rollback;
+}
+
+/** `eu/users`: where an entry is kept. */
+export type RolloutKey = `${string}/${string}`;
+
+export const rolloutKey = (region: string, subgraph: string): RolloutKey => `${region}/${subgraph}`;
+
+export function splitKey(key: string): { region: string; subgraph: string } {
+  const at = key.indexOf('/');
+  return { region: key.slice(0, at), subgraph: key.slice(at + 1) };
+}
+
+/** What a region runs of a subgraph, live or as the config says. */
+export interface RolloutView {
+  entry(region: string, subgraph: string): RolloutEntry | undefined;
+}
+
+/** The config's initial state as entries of revision 0. */
+export function configEntries(regions: Readonly<Record<string, Readonly<Record<string, RolloutEntryInput>>>>): Map<RolloutKey, RolloutEntry> {
+  const entries = new Map<RolloutKey, RolloutEntry>();
+  for (const [region, bySubgraph] of Object.entries(regions)) {
+    for (const [subgraph, entry] of Object.entries(bySubgraph)) entries.set(rolloutKey(region, subgraph), { ...entry, revision: 0 });
+  }
+  return entries;
+}
+
+export function staticView(entries: ReadonlyMap<RolloutKey, RolloutEntry>): RolloutView {
+  return { entry: (region, subgraph) => entries.get(rolloutKey(region, subgraph)) };
+}
+
+/** A tenant's place in [0, 10000) for a subgraph's rollouts: the same in every gateway, and for every share. */
+function bucketOf(tenantId: string, subgraph: string): number {
+  return createHash('sha256').update(`${subgraph}\n${tenantId}`).digest().readUInt32BE(0) % 10_000;
+}
+
+/**
+ * Whether a tenant is on the canary side: pinned, or its hash under the share. A tenant on the canary at 10 %
+ * stays on it at 20 %; a rolled-back canary has nobody, pinned tenants included, until it is started again.
+ */
+export function onCanary(entry: Pick<RolloutEntry, 'canary' | 'percent' | 'pinned' | 'rollback'>, subgraph: string, tenantId: string): boolean {
+  if (entry.canary === undefined || entry.rollback !== undefined) return false;
+  return entry.pinned.includes(tenantId) || bucketOf(tenantId, subgraph) < Math.round(entry.percent * 100);
+}
