@@ -1,6 +1,5 @@
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 
 // The Hive Gateway peer, in a process of its own, configured as its docs do for Node
 // (createGatewayRuntime served by node:http), logging off, the same keep-alive as the other
@@ -14,6 +13,13 @@ if (!supergraphPath) {
   process.exit(2);
 }
 
+// Loaded by a specifier typed as a string, so that tsc never reads its typings: graphql-yoga's
+// augment graphql's GraphQLErrorExtensions (http.headers a record) against Apollo Server's (a
+// HeaderMap), which breaks the type check of geofed's own errors.
+const runtime: string = '@graphql-hive/gateway-runtime';
+const { createGatewayRuntime } = (await import(runtime)) as {
+  createGatewayRuntime(config: { supergraph: string; logging: boolean; inboundInflightRequestDeduplication?: boolean }): RequestListener & AsyncDisposable;
+};
 const gateway = createGatewayRuntime({
   supergraph: supergraphPath,
   logging: false,
