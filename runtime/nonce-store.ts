@@ -17,7 +17,9 @@ export const maxRememberedNonces = 250_000;
 
 /** One process's memory. */
 export function memoryNonceStore(max = maxRememberedNonces): NonceStore & { readonly size: number } {
-  const seen = new LRUCache<string, true>({ max });
+  // Bounded by weight (one a nonce), not by `max`: with `max` lru-cache allocates and fills six arrays of that
+  // length up front, tens of milliseconds and megabytes a store, and `npm start` holds thirteen stores.
+  const seen = new LRUCache<string, true>({ maxSize: max, sizeCalculation: () => 1 });
   return {
     /** Nonces remembered now (at most max). */
     get size() {
