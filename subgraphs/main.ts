@@ -1,9 +1,12 @@
 import { parseCommandArgs, runCommand, UsageError, type Command } from '../runtime/command.js';
+import type { EventBus } from '../runtime/events/bus.js';
+import { eventsSettings, openEventBus } from '../runtime/events/settings.js';
 import { setLogLevels } from '../runtime/logger.js';
 import { runUntilSignalled } from '../runtime/process.js';
 import { subgraphKinds } from './registry.js';
 import { SettingsError } from '../runtime/settings.js';
 import { subgraphNames, subgraphSettings, type SubgraphName } from './settings.js';
+import { startDatabaseRelay } from './events.js';
 import { DatabaseUnavailableError, openDatabase } from './shared/db.js';
 import { startSubgraph } from './shared/subgraph-server.js';
 
@@ -32,6 +35,7 @@ const subgraphCommand: Command = {
       );
     }
     setLogLevels({ log: settings.logLevel, audit: settings.auditLogLevel });
+    const events = eventsSettings();
     const kind = subgraphKinds[settings.subgraph];
     await runUntilSignalled(async () => {
       const handle = await openDatabase(database, { pool: settings.pool });
@@ -41,10 +45,13 @@ const subgraphCommand: Command = {
             throw error;
           })
         : undefined;
+      let bus: EventBus | undefined;
       try {
         await kind.prepare(handle, settings.region).catch((error: unknown) => {
           throw new DatabaseUnavailableError(`migrating and seeding the ${settings.subgraph} database failed: ${serverMessage(error)}`);
         });
+        // Without GEOFED_NATS_URL nothing in this process would hear the events: they wait in the outbox for a relay that has a bus.
+        bus = events.natsUrl === undefined ? undefined : await openEventBus(events, `${settings.subgraph}-${settings.region}`);
         const definition = kind.build({
           region: settings.region,
           schemaPath: settings.schemaPath,
@@ -60,16 +67,21 @@ const subgraphCommand: Command = {
           security: { secrets: settings.secrets.accepted, windowSeconds: settings.signatureWindowSeconds },
           production: settings.production,
         });
-        console.log(`geofed ${settings.subgraph} (${settings.region}, ${handle.driver}) serving ${running.url}`);
+        const relay = bus ? startDatabaseRelay({ database: handle, scope: kind.database, region: settings.region, bus, settings: events }) : undefined;
+        console.log(`geofed ${settings.subgraph} (${settings.region}, ${handle.driver}) serving ${running.url}${bus ? `, relaying its outbox to ${events.natsUrl}` : ''}`);
         return {
           drainTimeoutMs: settings.drainTimeoutMs,
           async stop() {
+            // Requests drain first: what they commit waits in the outbox for the next relay.
             await running.stop(settings.drainTimeoutMs);
+            await relay?.stop();
+            await bus?.close();
             await replica?.close();
             await handle.close();
           },
         };
       } catch (error) {
+        await bus?.close();
         await replica?.close();
         await handle.close();
         throw error;
