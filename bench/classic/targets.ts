@@ -27,8 +27,8 @@ export interface ClassicSetup {
   readonly geofedDir: string;
   /** The Upstash REST proxy in front of the local Redis, for the Upstash variant. */
   readonly upstash?: { readonly url: string; readonly token: string };
-  /** Extra `node` flags of the geofed processes (`--cpu-prof`, say). */
-  readonly geofedNodeFlags?: readonly string[];
+  /** Extra `node` flags of every gateway process (`--cpu-prof`, say). */
+  readonly nodeFlags?: readonly string[];
 }
 
 // Production mode everywhere (graphql-js skips its development checks); geofed then needs real secrets.
@@ -68,7 +68,7 @@ export function classicTargets(setup: ClassicSetup, names: readonly ClassicTarge
   // Hive's logger refuses LOG_LEVEL=silent; `logging: false` (hive-main.ts) silences it whatever the level.
   const peer = (name: ClassicTargetName, main: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Target => ({
     name,
-    start: () => startChild({ name, args: ['--import', 'tsx', resolve(main), setup.supergraphPath, ...args], env: { NODE_ENV: 'production', ...env } }),
+    start: () => startChild({ name, args: [...(setup.nodeFlags ?? []), '--import', 'tsx', resolve(main), setup.supergraphPath, ...args], env: { NODE_ENV: 'production', ...env } }),
     request: plain,
   });
   const geofed = (name: ClassicTargetName, options: { rateLimits: boolean; oneClient: boolean; upstash?: boolean }): Target => ({
@@ -80,7 +80,7 @@ export function classicTargets(setup: ClassicSetup, names: readonly ClassicTarge
       const store = options.upstash && setup.upstash ? { UPSTASH_REDIS_REST_URL: setup.upstash.url, UPSTASH_REDIS_REST_TOKEN: setup.upstash.token } : {};
       return startChild({
         name,
-        args: [...(setup.geofedNodeFlags ?? []), '--import', 'tsx', join(setup.geofedDir, 'cli/geofed.ts'), 'gateway', '--supergraph', setup.supergraphPath, '--config', config],
+        args: [...(setup.nodeFlags ?? []), '--import', 'tsx', join(setup.geofedDir, 'cli/geofed.ts'), 'gateway', '--supergraph', setup.supergraphPath, '--config', config],
         env: { ...secrets(), ...store, PORT: '0' },
         readyLine: (line) => /serving (http\S+)/.exec(line)?.[1],
       });

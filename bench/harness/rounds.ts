@@ -36,6 +36,7 @@ export interface RoundSample {
 
 export interface TargetResult {
   readonly name: string;
+  readonly pid: number;
   readonly samples: readonly RoundSample[];
   /** Medians over the rounds. */
   readonly requestsPerSecond: number;
@@ -90,6 +91,7 @@ export async function runRounds({ label, targets, rounds, seconds, warmupSeconds
     }
     return running.map(({ target, child, samples }) => ({
       name: target.name,
+      pid: child.pid,
       samples,
       requestsPerSecond: median(samples.map((s) => s.requestsPerSecond)),
       p50Ms: median(samples.map((s) => s.p50Ms)),
