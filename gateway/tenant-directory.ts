@@ -69,6 +69,13 @@ export const defaultUnknownTenantEntries = 10_000;
 /** A directory cache, and how many answers it holds right now (each part at most its bound). */
 export interface CachedTenantDirectory extends TenantDirectory {
   readonly held: { readonly tenants: number; readonly unknown: number };
+  /**
+   * The directory changed (a catalog event, tenant-invalidation.ts): with
+   * `changed`, a cached entry of the tenant takes those values and stays
+   * fresh; without, the tenant is looked up again on its next request. Either
+   * way a lookup already in flight answers its requests but is not kept.
+   */
+  invalidate(tenantId: string, changed?: Partial<Pick<TenantEntry, 'region' | 'status'>>): void;
 }
 
 interface CachedEntry { readonly entry: TenantEntry | null; readonly expiresAt: number }
@@ -91,10 +98,14 @@ export function cachedTenantDirectory(
   const unknown = new LRUCache<string, CachedEntry>({ max: maxNotFound });
   // In-flight lookups only: bounded by the requests in flight.
   const pending = new Map<string, Promise<TenantEntry | null>>();
+  // Bumped by every invalidation: an answer read before the change is never kept after it.
+  let generation = 0;
 
   async function refresh(tenantId: string, stale: CachedEntry | undefined): Promise<TenantEntry | null> {
+    const started = generation;
     try {
       const entry = await fetchEntry(tenantId);
+      if (started !== generation) return entry;
       if (entry === null) {
         known.delete(tenantId);
         unknown.set(tenantId, { entry, expiresAt: now() + notFoundTtlMs });
@@ -118,6 +129,14 @@ export function cachedTenantDirectory(
     get held() {
       return { tenants: known.size, unknown: unknown.size };
     },
+    invalidate(tenantId, changed) {
+      generation += 1;
+      pending.delete(tenantId);
+      unknown.delete(tenantId);
+      const cached = known.get(tenantId);
+      if (cached?.entry && changed) known.set(tenantId, { entry: { ...cached.entry, ...changed }, expiresAt: now() + ttlMs });
+      else known.delete(tenantId);
+    },
     lookup(tenantId) {
       // A hit makes the entry the most recently used of its cache.
       const cached = known.get(tenantId) ?? unknown.get(tenantId);
@@ -125,8 +144,12 @@ export function cachedTenantDirectory(
       let lookup = pending.get(tenantId);
       if (!lookup) {
         // Deleted in a microtask after the set below, even when fetchEntry throws synchronously:
-        // a settled lookup left in `pending` would answer for the tenant forever.
-        lookup = refresh(tenantId, cached).finally(() => pending.delete(tenantId));
+        // a settled lookup left in `pending` would answer for the tenant forever. Only its own entry: after an
+        // invalidation a newer lookup may stand there.
+        const started: Promise<TenantEntry | null> = refresh(tenantId, cached).finally(() => {
+          if (pending.get(tenantId) === started) pending.delete(tenantId);
+        });
+        lookup = started;
         pending.set(tenantId, lookup);
       }
       return lookup;

@@ -134,4 +134,31 @@ describe('cachedTenantDirectory', () => {
     expect(await directory.lookup('newco')).toBeNull();
     expect(fetchEntry.mock.calls).toEqual([['newco'], ['newco']]);
   });
+
+  it('takes a catalog event\'s values into a cached entry, which stays fresh, or forgets the tenant', async () => {
+    const { directory, fetchEntry, clock } = directoryWith(async () => acme);
+    await directory.lookup('acme');
+    clock.ms += 900;
+    directory.invalidate('acme', { status: 'suspended' });
+    clock.ms += 900;
+    expect(await directory.lookup('acme')).toEqual({ ...acme, status: 'suspended' });
+    directory.invalidate('acme');
+    expect(await directory.lookup('acme')).toEqual(acme);
+    expect(fetchEntry.mock.calls).toEqual([['acme'], ['acme']]);
+  });
+
+  it('never keeps a lookup that was in flight when the tenant changed', async () => {
+    const { answer, held } = heldLookup();
+    const { directory, fetchEntry } = directoryWith(answer);
+    const before = directory.lookup('acme');
+    directory.invalidate('acme', { status: 'suspended' });
+    const after = directory.lookup('acme');
+    expect(fetchEntry.mock.calls).toEqual([['acme'], ['acme']]);
+    held[0]!.resolve(acme);
+    held[1]!.resolve({ ...acme, status: 'suspended' });
+    expect([await before, await after]).toEqual([acme, { ...acme, status: 'suspended' }]);
+    // The answer read after the change is the one kept.
+    expect(await directory.lookup('acme')).toEqual({ ...acme, status: 'suspended' });
+    expect(fetchEntry.mock.calls.length).toBe(2);
+  });
 });

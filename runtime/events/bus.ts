@@ -41,6 +41,8 @@ export interface ConsumerSpec {
   readonly maxAckPending: number;
   /** A durable consumer idle this long is removed by the server. @default kept */
   readonly inactiveThresholdMs?: number;
+  /** Where a durable consumer created now starts: the stream's first message, or the next one published. @default 'all' */
+  readonly startAt?: 'all' | 'new';
 }
 
 export interface Subscription {

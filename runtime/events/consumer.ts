@@ -33,6 +33,8 @@ export interface ConsumerOptions {
   readonly rememberedIds?: number;
   /** @default kept */
   readonly inactiveThresholdMs?: number;
+  /** A consumer created now starts at the stream's first event, or at the next one (a cache's, which starts empty). @default 'all' */
+  readonly startAt?: 'all' | 'new';
   /** Counts outcomes and dead letters (`geofed_events_*`) on `/metrics`. */
   readonly registry?: Registry;
 }
@@ -144,7 +146,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   };
 
   const subscription: Subscription = await bus.subscribe(
-    { stream, durable: name, ackWaitMs, maxAckPending, ...(options.filterSubject ? { filterSubject: options.filterSubject } : {}), ...(options.inactiveThresholdMs ? { inactiveThresholdMs: options.inactiveThresholdMs } : {}) },
+    { stream, durable: name, ackWaitMs, maxAckPending, ...(options.filterSubject ? { filterSubject: options.filterSubject } : {}), ...(options.inactiveThresholdMs ? { inactiveThresholdMs: options.inactiveThresholdMs } : {}), ...(options.startAt ? { startAt: options.startAt } : {}) },
     onMessage,
   );
   return {

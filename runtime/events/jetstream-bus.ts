@@ -61,7 +61,7 @@ export async function jetStreamBus({ url, connectTimeoutMs = 2_000, name = 'geof
       const config = {
         durable_name: spec.durable,
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        deliver_policy: spec.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
         ack_wait: nanos(spec.ackWaitMs),
         max_ack_pending: spec.maxAckPending,
         // The consumer counts its own attempts and dead-letters (consumer.ts): the server never drops a message for it.

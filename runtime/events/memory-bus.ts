@@ -132,7 +132,7 @@ export function memoryBus(now: () => number = Date.now): EventBus {
       const key = `${spec.stream}/${spec.durable}`;
       let durable = durables.get(key);
       if (!durable) {
-        durable = { stream, spec, nextSeq: 1, pending: new Map(), due: new Set(), deliveries: new Map(), onMessage: undefined, scheduled: false };
+        durable = { stream, spec, nextSeq: spec.startAt === 'new' ? stream.lastSeq + 1 : 1, pending: new Map(), due: new Set(), deliveries: new Map(), onMessage: undefined, scheduled: false };
         durables.set(key, durable);
       }
       if (durable.onMessage) throw new Error(`consumer ${key} is already being consumed in this process`);
