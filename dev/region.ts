@@ -87,9 +87,9 @@ const regionCommand: Command = {
     };
     const ended = () => Promise.all(children.map((child) => child.done));
     try {
-      // The catalog first: orders prices new orders at its region's catalog instance.
-      await start(`catalog ${region}`, ['subgraphs/main.ts', 'catalog', '--region', region], {});
-      await Promise.all(subgraphNames.filter((n) => n !== 'catalog').map((name) => start(`${name} ${region}`, ['subgraphs/main.ts', name, '--region', region], {})));
+      // The subgraphs all at once: orders prices new orders at its region's catalog instance, at request time, by
+      // the URL its settings name, and users and orders migrate their shared database under its migration lock.
+      await Promise.all(subgraphNames.map((name) => start(`${name} ${region}`, ['subgraphs/main.ts', name, '--region', region], {})));
       const url = await start(`gateway ${region}`, ['cli/geofed.ts', 'gateway'], { GEOFED_REGION: region });
       console.log(`\nregion ${region} is serving: ${url} (gateway port ${config.gateway.port}). Ctrl-C stops its four processes.`);
     } catch (error) {

@@ -4,9 +4,7 @@ import type { GatewayContext } from '../gateway/request-context.js';
 import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
 import {
-  startSubgraph,
-  subgraphKinds,
-  subgraphNames,
+  loadSubgraphs,
   subgraphSettings,
   type AnySubgraphDefinition,
   type DatabaseHandle,
@@ -18,12 +16,13 @@ import {
 import type { DatabaseLayout } from './database-layout.js';
 import { freePort, portOf } from './ports.js';
 import { sessionReport } from './session-report.js';
-import { openStackDatabases } from './stack-databases.js';
+import { openStackDatabases, type StackDatabases } from './stack-databases.js';
 import type { Topology } from './topology.js';
 
 export interface StackOptions {
   readonly config: GeofedConfig;
-  readonly databases: DatabaseLayout;
+  /** Where the databases live; or the stack's databases already on their way (`npm start` opens them while the gateway's modules load). */
+  readonly databases: DatabaseLayout | Promise<StackDatabases>;
   /** `config`: every server listens on the port of its URL in the config; `ephemeral`: free ports (tests). */
   readonly ports: 'config' | 'ephemeral';
   /** `one`: the gateway of `gateway.region` serves every region; `per-region`: a gateway per region, as deployed. @default 'one' */
@@ -39,6 +38,8 @@ export interface StackOptions {
   readonly testHooks?: SubgraphTestHooks & UsersTestHooks;
   /** More plugins for the gateway of a region (a test's probe of what a gateway executed). */
   readonly gatewayPlugins?: (region: string) => readonly ApolloServerPlugin<GatewayContext>[];
+  /** Each step of the start as it begins (what `npm start` prints while it starts). */
+  readonly onProgress?: (step: string) => void;
 }
 
 export interface RunningStack {
@@ -78,11 +79,21 @@ interface Instance {
  * users and orders of a region share that region's database here.
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
-  const { config, ports, env = process.env, testHooks, topology } = options;
-  const unknown = config.subgraphs.find((s) => !(subgraphNames as readonly string[]).includes(s.name));
-  if (unknown) throw new Error(`${config.file}: geofed has no subgraph "${unknown.name}" to start (it ships ${subgraphNames.join(', ')})`);
-  const names = config.subgraphs.map((s) => s.name as SubgraphName);
-  const databases = await openStackDatabases({ layout: options.databases, regions: config.regions, subgraphs: names, pool: subgraphSettings('catalog', config.regions[0]!, { ...env, PORT: '0' }).pool, ...(options.onQuery ? { onQuery: options.onQuery } : {}), ...(topology ? { topology } : {}) });
+  const { config, ports, env = process.env, testHooks, topology, onProgress } = options;
+  // The subgraphs' code loads while the databases open.
+  const [opened, loaded] = await Promise.allSettled([
+    options.databases instanceof Promise
+      ? options.databases
+      : openStackDatabases({ config, layout: options.databases, env, ...(options.onQuery ? { onQuery: options.onQuery } : {}), ...(topology ? { topology } : {}), ...(onProgress ? { onProgress } : {}) }),
+    loadSubgraphs(),
+  ]);
+  if (opened.status === 'rejected') throw opened.reason;
+  const databases = opened.value;
+  if (loaded.status === 'rejected') {
+    await databases.close();
+    throw loaded.reason;
+  }
+  const { subgraphKinds, startSubgraph } = loaded.value;
   const instances: Instance[] = [];
   const gateways = new Map<string, RunningGateway>();
   const via = (from: string, to: string, url: string) => (topology ? topology.links.via(from, to, url) : Promise.resolve(url));
@@ -102,38 +113,44 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await databases.close();
   };
   try {
-    // The catalog starts first: orders instances price new orders through the catalog of their region.
-    const urls = new Map<string, Record<string, string>>();
-    for (const subgraph of [...config.subgraphs].sort((a, b) => Number(b.name === 'catalog') - Number(a.name === 'catalog'))) {
+    onProgress?.(`starting ${config.subgraphs.length * config.regions.length} subgraphs (${config.subgraphs.map((s) => s.name).join(', ')} in ${config.regions.join(', ')})…`);
+    const bound = new Map<string, Record<string, string>>(config.subgraphs.map((s) => [s.name, {}]));
+    const startInstance = async (subgraph: GeofedConfig['subgraphs'][number], region: string, catalogUrl: string) => {
       const name = subgraph.name as SubgraphName;
       const kind = subgraphKinds[name];
-      const bound: Record<string, string> = {};
-      await Promise.all(
-        config.regions.map(async (region) => {
-          const port = ports === 'config' ? portOf(subgraph.urls[region]!) : 0;
-          const catalog = urls.get('catalog')?.[region];
-          const catalogUrl = catalog ? await via(region, region, catalog) : subgraph.urls[region]!;
-          // The same settings a standalone instance reads; the databases are the stack's own.
-          const settings = subgraphSettings(name, region, { ...env, PORT: String(port), GEOFED_CATALOG_URL: catalogUrl });
-          const replica = databases.handles.get(`catalog-replica-${region}`);
-          const definition = kind.build({
-            region,
-            schemaPath: subgraph.schema.file ?? settings.schemaPath,
-            database: kind.database === 'catalog' ? databases.primaryFor(region) : databases.handles.get(region)!,
-            ...(kind.database === 'catalog' && replica ? { replica } : {}),
-            replicaSettings: settings.replicas,
-            catalogUrl,
-            signingSecret: settings.secrets.current,
-            ...(testHooks ? { testHooks } : {}),
-          });
-          const instance: Instance = { definition, settings, regional: kind.database === 'regional', port, running: undefined };
-          instances.push(instance);
-          await start(instance);
-          bound[region] = instance.running!.url;
-        }),
-      );
-      urls.set(subgraph.name, bound);
-    }
+      const port = ports === 'config' ? portOf(subgraph.urls[region]!) : 0;
+      // The same settings a standalone instance reads; the databases are the stack's own.
+      const settings = subgraphSettings(name, region, { ...env, PORT: String(port), GEOFED_CATALOG_URL: catalogUrl });
+      const replica = databases.handles.get(`catalog-replica-${region}`);
+      const definition = kind.build({
+        region,
+        schemaPath: subgraph.schema.file ?? settings.schemaPath,
+        database: kind.database === 'catalog' ? databases.primaryFor(region) : databases.handles.get(region)!,
+        ...(kind.database === 'catalog' && replica ? { replica } : {}),
+        replicaSettings: settings.replicas,
+        catalogUrl,
+        signingSecret: settings.secrets.current,
+        ...(testHooks ? { testHooks } : {}),
+      });
+      const instance: Instance = { definition, settings, regional: kind.database === 'regional', port, running: undefined };
+      instances.push(instance);
+      await start(instance);
+      bound.get(name)![region] = instance.running!.url;
+      return instance.running!.url;
+    };
+    const catalog = config.subgraphs.find((s) => s.name === 'catalog');
+    const catalogs = new Map(catalog ? config.regions.map((region) => [region, startInstance(catalog, region, catalog.urls[region]!)]) : []);
+    // Orders instances price new orders through the catalog of their region, at request time: its URL is all they
+    // need, known from the config, so every instance starts at once; on free ports, once that catalog listens.
+    const catalogUrlFor = async (region: string, otherwise: string) => (catalog ? via(region, region, ports === 'config' ? catalog.urls[region]! : await catalogs.get(region)!) : otherwise);
+    const starts = await Promise.allSettled([
+      ...catalogs.values(),
+      ...config.subgraphs.filter((s) => s !== catalog).flatMap((subgraph) => config.regions.map(async (region) => startInstance(subgraph, region, await catalogUrlFor(region, subgraph.urls[region]!)))),
+    ]);
+    // Every start is settled before a failure is thrown, so that stopping the stack stops every instance that did start.
+    const failed = starts.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const urls = new Map(config.subgraphs.map((s) => [s.name, Object.fromEntries(config.regions.map((region) => [region, bound.get(s.name)![region]!]))]));
     const gatewayRegions = options.gateways === 'per-region' ? config.regions : [config.gateway.region];
     const configuredPort = (region: string) => (region === config.gateway.region ? config.gateway.port : portOf(config.gateways[region]!.url));
     const gatewayPorts = new Map(await Promise.all(gatewayRegions.map(async (region) => [region, ports === 'config' ? configuredPort(region) : await freePort()] as const)));
@@ -148,6 +165,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     const report = testHooks?.reportSession ? sessionReport() : undefined;
     const served = new Map<string, GeofedConfig>();
+    onProgress?.(gatewayRegions.length === 1 ? 'starting the gateway…' : `starting ${gatewayRegions.length} gateways (${gatewayRegions.join(', ')})…`);
     await Promise.all(
       gatewayRegions.map(async (region) => {
         served.set(region, await servedBy(region));

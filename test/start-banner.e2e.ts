@@ -43,13 +43,16 @@ async function banner(env: NodeJS.ProcessEnv, shift: number): Promise<string> {
 
 const jwts = (text: string) => text.match(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g) ?? [];
 
+/** A safety net for a start that hangs, not a duration under test: five databases seeded in memory take a while on a busy machine. */
+const startTimeoutMs = 180_000;
+
 describe('the npm start banner', () => {
-  it('prints dev tokens without a role outside production', async () => {
+  it('prints dev tokens without a role outside production', { timeout: startTimeoutMs }, async () => {
     const out = await banner({}, 20_000);
     expect(jwts(out).map((token) => decodeJwt(token).roles ?? [])).toEqual([[], [], [], []]);
   });
 
-  it('prints no token and no user name under NODE_ENV=production', async () => {
+  it('prints no token and no user name under NODE_ENV=production', { timeout: startTimeoutMs }, async () => {
     const out = await banner({ NODE_ENV: 'production', GEOFED_JWT_SECRET: 'banner-suite-jwt-secret-0123456789abcdef', GEOFED_SUBGRAPH_SECRET: 'banner-suite-subgraph-secret-0123456789ab', GEOFED_GATEWAY_HOP_SECRET: 'banner-suite-hop-secret-0123456789abcdefg' }, 21_000);
     expect(jwts(out)).toEqual([]);
     expect(seedUsers.filter((user) => out.includes(user.name))).toEqual([]);

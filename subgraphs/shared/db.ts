@@ -1,13 +1,6 @@
-import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 import { StartupError } from '../../runtime/process.js';
-import { openPglite } from './pglite.js';
 
 /** The Drizzle database every subgraph codes against, whichever driver is under it. */
 export type Database = PgDatabase<PgQueryResultHKT>;
@@ -71,8 +64,11 @@ export class DatabaseUnavailableError extends StartupError {
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<DatabaseHandle> {
   const logger = options.onQuery ? { logQuery: (sql: string) => options.onQuery!(sql) } : false;
+  // Each driver is loaded only for a database that uses it: a process on PGlite never loads postgres.js, nor one
+  // on PostgreSQL PGlite's WASM.
   if (target.driver === 'pglite') {
-    const client: PGlite = await openPglite(target.dataDir);
+    const [{ openPglite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([import('./pglite.js'), import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]);
+    const client = await openPglite(target.dataDir);
     const db = drizzlePglite({ client, logger }) as unknown as Database;
     return {
       db,
@@ -84,6 +80,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       close: () => client.close(),
     };
   }
+  const [{ default: postgres }, { drizzle: drizzlePostgres }, { migrate: migratePostgres }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js'), import('drizzle-orm/postgres-js/migrator')]);
   const pool = options.pool ?? defaultPool;
   const connect = () => postgres(target.url, { max: pool.size, connect_timeout: pool.connectTimeoutMs / 1_000, idle_timeout: idleTimeoutSeconds, onnotice: () => {} });
   let client = connect();
