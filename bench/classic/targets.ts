@@ -63,6 +63,39 @@ function geofedConfig({ rateLimits, oneClient }: { rateLimits: boolean; oneClien
 
 const clientOf = (i: number) => ({ 'x-forwarded-for': `198.51.100.${(i % 250) + 1}` });
 
+export interface GeofedOptions {
+  readonly rateLimits: boolean;
+  /** The connections are one anonymous client (fetch dedup applies), not one client each. */
+  readonly oneClient: boolean;
+  readonly upstash?: boolean;
+  /** One gateway process per worker of node's cluster module (bench/peers/geofed-cluster-main.ts). */
+  readonly workers?: number;
+}
+
+let configs = 0;
+
+/** geofed in drop-in mode over the classic supergraph, in a process of its own (or a cluster of them). */
+export function geofedTarget(setup: ClassicSetup, name: string, options: GeofedOptions): Target {
+  return {
+    name,
+    start: (): Promise<RunningChild> => {
+      const config = join(setup.dir, `geofed-${(configs += 1)}.yaml`);
+      writeFileSync(config, geofedConfig(options));
+      if (options.upstash && !setup.upstash) throw new Error(`${name} needs the Upstash REST proxy`);
+      const store = options.upstash && setup.upstash ? { UPSTASH_REDIS_REST_URL: setup.upstash.url, UPSTASH_REDIS_REST_TOKEN: setup.upstash.token } : {};
+      const gateway = [join(setup.geofedDir, 'cli/geofed.ts'), 'gateway', '--supergraph', setup.supergraphPath, '--config', config];
+      const cluster = options.workers === undefined ? [] : [resolve('bench/peers/geofed-cluster-main.ts'), String(options.workers)];
+      return startChild({
+        name,
+        args: [...(setup.nodeFlags ?? []), '--import', 'tsx', ...cluster, ...gateway],
+        env: { ...secrets(), ...store, PORT: '0' },
+        ...(options.workers === undefined ? { readyLine: (line: string) => /serving (http\S+)/.exec(line)?.[1] } : {}),
+      });
+    },
+    request: (url) => ({ url, body: deepQueryBody, ...(options.oneClient ? {} : { connectionHeaders: clientOf }) }),
+  };
+}
+
 export function classicTargets(setup: ClassicSetup, names: readonly ClassicTargetName[] = classicTargetNames): Target[] {
   const plain = (url: string) => ({ url, body: deepQueryBody });
   // Hive's logger refuses LOG_LEVEL=silent; `logging: false` (hive-main.ts) silences it whatever the level.
@@ -71,22 +104,7 @@ export function classicTargets(setup: ClassicSetup, names: readonly ClassicTarge
     start: () => startChild({ name, args: [...(setup.nodeFlags ?? []), '--import', 'tsx', resolve(main), setup.supergraphPath, ...args], env: { NODE_ENV: 'production', ...env } }),
     request: plain,
   });
-  const geofed = (name: ClassicTargetName, options: { rateLimits: boolean; oneClient: boolean; upstash?: boolean }): Target => ({
-    name,
-    start: (): Promise<RunningChild> => {
-      const config = join(setup.dir, `geofed-${classicTargetNames.indexOf(name)}.yaml`);
-      writeFileSync(config, geofedConfig(options));
-      if (options.upstash && !setup.upstash) throw new Error(`${name} needs the Upstash REST proxy`);
-      const store = options.upstash && setup.upstash ? { UPSTASH_REDIS_REST_URL: setup.upstash.url, UPSTASH_REDIS_REST_TOKEN: setup.upstash.token } : {};
-      return startChild({
-        name,
-        args: [...(setup.nodeFlags ?? []), '--import', 'tsx', join(setup.geofedDir, 'cli/geofed.ts'), 'gateway', '--supergraph', setup.supergraphPath, '--config', config],
-        env: { ...secrets(), ...store, PORT: '0' },
-        readyLine: (line) => /serving (http\S+)/.exec(line)?.[1],
-      });
-    },
-    request: (url) => ({ ...plain(url), ...(options.oneClient ? {} : { connectionHeaders: clientOf }) }),
-  });
+  const geofed = (name: ClassicTargetName, options: GeofedOptions): Target => geofedTarget(setup, name, options);
   const all: Record<ClassicTargetName, () => Target> = {
     'bare Apollo Gateway': () => peer('bare Apollo Gateway', 'bench/peers/bare-apollo-main.ts'),
     'Hive Gateway': () => peer('Hive Gateway', 'bench/peers/hive-main.ts', [], { LOG_LEVEL: 'error' }),

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** What a benchmark reads of a process it started: CPU time so far and the peak of its resident memory. */
 export interface ProcessUsage {
-  /** User + system CPU seconds since the process started (/proc/<pid>/stat). */
+  /** User + system CPU seconds since the process started (/proc/<pid>/stat), its child processes' included. */
   readonly cpuSeconds: number;
   /** Peak resident set size in bytes (VmHWM of /proc/<pid>/status). */
   readonly peakRssBytes: number;
@@ -73,14 +73,48 @@ export async function startChild({ name, args, env = {}, readyLine = defaultRead
   return { name, pid, ready, usage: () => processUsage(pid), stop: (graceMs = 5_000) => stopChild(child, exited, graceMs) };
 }
 
-/** CPU seconds and peak RSS of a live process, from /proc. */
+/**
+ * CPU seconds and peak RSS of a live process and every process under it (a
+ * cluster's workers), from /proc: the peaks are summed, an upper bound of the
+ * tree's peak.
+ */
 export function processUsage(pid: number): ProcessUsage {
-  // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+  let cpuSeconds = 0;
+  let peakRssBytes = 0;
+  for (const member of processTree(pid)) {
+    try {
+      cpuSeconds += statFields(member).cpuTicks / clockTicks;
+      const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${member}/status`, 'utf8'));
+      peakRssBytes += hwm ? Number(hwm[1]) * 1024 : 0;
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return { cpuSeconds, peakRssBytes };
+}
+
+function statFields(pid: number): { ppid: number; cpuTicks: number } {
+  // Fields after the command's closing parenthesis: state is field 3, ppid 4, utime 14, stime 15.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds, peakRssBytes: hwm ? Number(hwm[1]) * 1024 : 0 };
+  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === root) continue;
+    try {
+      const { ppid } = statFields(pid);
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    } catch {
+      // Gone already.
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i += 1) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {

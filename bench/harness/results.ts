@@ -15,7 +15,8 @@ export interface MachineNote {
 }
 
 export function machineNote(): MachineNote {
-  return { cores: cpus().length, node: process.version, commit: git(['rev-parse', '--short', 'HEAD']), uptimeBefore: uptime() };
+  // A run from an exported tree (git archive) has no repository: GEOFED_BENCH_COMMIT names its commit.
+  return { cores: cpus().length, node: process.version, commit: process.env.GEOFED_BENCH_COMMIT ?? git(['rev-parse', '--short', 'HEAD']), uptimeBefore: uptime() };
 }
 
 export function uptime(): string {

@@ -49,8 +49,10 @@ export interface TargetResult {
   readonly peakRssBytes: number;
 }
 
+/** The median of the finite values (a round that answered nothing has no CPU per request); NaN when there are none. */
 export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
