@@ -14,15 +14,15 @@ import { classicTargetNames, classicTargets, type ClassicTargetName } from './cl
 // The classic federation workload of the public gateway benchmark (accounts, inventory, products,
 // reviews; the deep query, about 70 KB an answer; 20 connections) through every gateway, each in its
 // own process, alternating over the same subgraph servers: `npm run bench -- --only classic
-// [--rounds 5 --seconds 4 --warmup 3 --connections 20 --targets 0,3,5 --geofed DIR]`.
+// [--rounds 5 --seconds 3 --warmup 2 --connections 20 --targets 0,3,5 --geofed DIR]`.
 // --targets picks entries of classicTargetNames by index; --geofed runs another checkout's geofed.
 const { values } = parseArgs({
   allowPositionals: true,
   strict: false,
   options: {
     rounds: { type: 'string', default: '5' },
-    seconds: { type: 'string', default: '4' },
-    warmup: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '20' },
     targets: { type: 'string' },
     geofed: { type: 'string', default: '.' },
