@@ -7,7 +7,7 @@ import { startChild, type RunningChild } from './harness/child.js';
 import type { LoadRequest } from './harness/load.js';
 import { progress } from './harness/progress.js';
 import { comparisonChart, comparisonTable, machineLines, machineNote, roundsTable, uptime, writeResults } from './harness/results.js';
-import { runRounds } from './harness/rounds.js';
+import { runRounds, type TargetResult } from './harness/rounds.js';
 import { startUpstashProxy } from './harness/upstash.js';
 import { classicTargetNames, classicTargets, type ClassicTargetName } from './classic/targets.js';
 
@@ -34,6 +34,26 @@ const warmupSeconds = Number(values.warmup);
 const connections = Number(values.connections);
 const geofedDir = resolve(String(values.geofed));
 const names: ClassicTargetName[] = values.targets === undefined ? [...classicTargetNames] : String(values.targets).split(',').map((i) => classicTargetNames[Number(i)]!).filter(Boolean);
+
+/** The comparisons issue 15 sets targets for, where both sides ran: throughput (and CPU per request) of one over the other. */
+function keyRatios(results: readonly TargetResult[]): string {
+  const of = (name: ClassicTargetName) => results.find((r) => r.name === name);
+  const pairs: [ClassicTargetName, ClassicTargetName][] = [
+    ['geofed, plugins on (memory)', 'bare Apollo Gateway'],
+    ['Hive Gateway', 'bare Apollo Gateway'],
+    ['geofed, plugins on (memory)', 'Hive Gateway'],
+    ['geofed, plugins on (memory)', 'geofed, plugins off'],
+    ['geofed, plugins on (Upstash)', 'geofed, plugins on (memory)'],
+    ['geofed, plugins on, fetch dedup', 'Hive Gateway, inbound dedup'],
+  ];
+  const lines = pairs.flatMap(([a, b]) => {
+    const x = of(a);
+    const y = of(b);
+    if (!x || !y) return [];
+    return [`- ${a} / ${b}: throughput ${(x.requestsPerSecond / y.requestsPerSecond).toFixed(2)}×, CPU per request ${(x.cpuSecondsPer1000 / y.cpuSecondsPer1000).toFixed(2)}×`];
+  });
+  return lines.join('\n');
+}
 
 const note = machineNote();
 const dir = mkdtempSync(join(tmpdir(), 'geofed-bench-classic-'));
@@ -75,6 +95,8 @@ try {
     machineLines(done),
     '',
     comparisonTable(results, baseline),
+    '',
+    keyRatios(results),
     '',
     'Throughput of each round (req/s):',
     '',
