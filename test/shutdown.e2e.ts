@@ -88,7 +88,9 @@ describe('npm start', () => {
     expect(output).toMatch(/"signal":"SIGINT".*draining/);
     // Logged just before the server exits 0.
     expect(output).toMatch(/drained and stopped/);
-  });
+    // The whole stack starts inside the test (five in-memory PGlite databases): on a busy machine that alone can pass
+    // the suite's 30 s; the drain, not the start-up time, is under test.
+  }, 120_000);
 });
 
 describe('npm run gateway', () => {
