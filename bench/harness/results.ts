@@ -42,12 +42,16 @@ const ratio = (value: number, base: number) => (base > 0 && Number.isFinite(valu
 export function comparisonTable(results: readonly TargetResult[], baseline: string): string {
   const base = results.find((r) => r.name === baseline);
   const lines = [
-    `| gateway | req/s | vs ${baseline} | p50 ms | p99 ms | CPU s / 1000 req | CPU vs ${baseline} | peak RSS MB | errors |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| gateway | req/s | vs ${baseline} | p50 ms | p99 ms | CPU s / 1000 req | CPU vs ${baseline} | peak RSS MB | answered | errors |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${ratio(r.requestsPerSecond, base?.requestsPerSecond ?? 0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.cpuSecondsPer1000.toFixed(2)} | ${ratio(r.cpuSecondsPer1000, base?.cpuSecondsPer1000 ?? 0)} | ${mb(r.peakRssBytes)} | ${r.errors} |`);
+    const answered = r.samples.reduce((sum, s) => sum + s.requests, 0);
+    lines.push(`| ${r.name} | ${r.requestsPerSecond.toFixed(1)} | ${ratio(r.requestsPerSecond, base?.requestsPerSecond ?? 0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.cpuSecondsPer1000.toFixed(2)} | ${ratio(r.cpuSecondsPer1000, base?.cpuSecondsPer1000 ?? 0)} | ${mb(r.peakRssBytes)} | ${answered} | ${r.errors} |`);
   }
+  // A round's CPU includes the partial work of the requests still in flight when it stops (one per connection).
+  const fewestPerRound = Math.min(...results.map((r) => r.samples.reduce((sum, s) => sum + s.requests, 0) / Math.max(1, r.samples.length)));
+  if (fewestPerRound < 200) lines.push('', `Few answers per round (under 200 for some): the CPU per request then carries the cut-off requests of each round's end, and the medians are coarse.`);
   return lines.join('\n');
 }
 
