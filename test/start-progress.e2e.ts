@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,8 @@ import { configOnFreePorts } from './fixtures/config-files.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'geofed-start-progress-'));
 const dataDir = join(folder, 'data');
+/** Each start's process writes the modules it loaded here (test/fixtures/module-recorder.mjs), a file per pid. */
+const records = join(folder, 'modules');
 let config: string;
 /** A safety net for a start that hangs, not a duration under test. */
 const deadlineMs = 240_000;
@@ -28,6 +30,8 @@ interface Start {
   readonly exitCode: number | null;
   /** Everything it printed, for a failure to show. */
   readonly output: string;
+  /** The URLs of the modules it had loaded by its exit. */
+  readonly modules: readonly string[];
 }
 
 /** A start that could not listen: another process took a port between configOnFreePorts and the listen. */
@@ -37,8 +41,8 @@ class PortTaken extends Error {}
 async function start(): Promise<Start> {
   // A database URL from the suite's environment would put a database on PostgreSQL: these starts are on PGlite.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^GEOFED_.*DATABASE_URL/.test(name)));
-  const child = spawn(process.execPath, ['--import', resolve('test/fixtures/stamp-lines.mjs'), '--import', 'tsx', 'dev/start.ts'], {
-    env: { ...env, GEOFED_CONFIG: config, GEOFED_DATA_DIR: dataDir, LOG_LEVEL: 'info', GEOFED_AUDIT_LOG: 'silent' },
+  const child = spawn(process.execPath, ['--import', resolve('test/fixtures/stamp-lines.mjs'), '--import', resolve('test/fixtures/module-recorder.mjs'), '--import', 'tsx', 'dev/start.ts'], {
+    env: { ...env, GEOFED_CONFIG: config, GEOFED_DATA_DIR: dataDir, LOG_LEVEL: 'info', GEOFED_AUDIT_LOG: 'silent', GEOFED_MODULE_RECORD_DIR: records },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -69,8 +73,11 @@ async function start(): Promise<Start> {
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.kill('SIGINT');
   const exitCode = await exited;
-  return { steps, bannerSeconds: banner.seconds, preloadToBannerMs: banner.loggedAt - preloaded, exitCode, output };
+  const modules = readFileSync(join(records, `${child.pid}.txt`), 'utf8').split('\n').filter(Boolean);
+  return { steps, bannerSeconds: banner.seconds, preloadToBannerMs: banner.loggedAt - preloaded, exitCode, output, modules };
 }
+
+const packagesIn = (modules: readonly string[], names: readonly string[]) => names.filter((name) => modules.some((url) => url.includes(`/node_modules/${name}/`)));
 
 /** start(), on other free ports when a port was taken meanwhile (a busy machine runs other suites beside this one). */
 async function startOnFreePorts(): Promise<Start> {
@@ -125,15 +132,26 @@ describe('npm start progress', () => {
     ]);
     expectBannerFromProcessStart(warm);
     expect(warm.exitCode, warm.output).toBe(0);
+    // On PGlite only: no PostgreSQL driver, served and stopped.
+    expect(packagesIn(warm.modules, ['@electric-sql/pglite', 'postgres'])).toEqual(['@electric-sql/pglite']);
   });
 
-  it('prints its usage for --help and exits 0, without starting anything', async () => {
-    const child = spawn('npm', ['start', '-s', '--', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('prints its usage for --help and exits 0, loading neither a database nor a server', async () => {
+    const helpRecords = join(folder, 'help-modules');
+    const child = spawn('npm', ['start', '-s', '--', '--help'], {
+      env: { ...process.env, GEOFED_MODULE_RECORD_DIR: helpRecords, NODE_OPTIONS: `--import=${resolve('test/fixtures/module-recorder.mjs')}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let output = '';
     for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const code = await new Promise<number | null>((done) => child.once('exit', (exitCode) => done(exitCode)));
     expect({ code, output }).toEqual({ code: 0, output: expect.stringMatching(/^usage: npm start \[-- --memory\] \[-- --regions\]\n[\s\S]*--memory[\s\S]*--regions/) });
-    expect(output).not.toContain('creating PGlite');
+    // npm's own process records its modules too: the start entry's process is the one that loaded dev/start.ts.
+    const [modules, ...others] = readdirSync(helpRecords)
+      .map((file) => readFileSync(join(helpRecords, file), 'utf8').split('\n'))
+      .filter((loaded) => loaded.some((url) => url.endsWith('/dev/start.ts')));
+    expect(others).toEqual([]);
+    expect(packagesIn(modules!, ['@electric-sql/pglite', 'postgres', '@apollo/gateway', '@apollo/subgraph'])).toEqual([]);
   });
 });
