@@ -1,12 +1,18 @@
 // What a subgraph process runs of the event system beside its server (docs/events.md): the relay of its
-// database's outbox. Started by `npm run subgraph` when GEOFED_NATS_URL is set, and by the dev runner on
-// the in-process bus.
+// database's outbox, and in the users subgraph's region the webhook intake and delivery worker. Started by
+// `npm run subgraph` when GEOFED_NATS_URL is set, and by the dev runner on the in-process bus.
+import type { Registry } from 'prom-client';
 import type { EventBus } from '../runtime/events/bus.js';
 import type { EventsSettings } from '../runtime/events/settings.js';
 import { outbox as catalogOutbox } from './catalog/db/schema.js';
 import type { DatabaseHandle } from './shared/db.js';
 import { outbox as regionalOutbox } from './shared/db/schema.js';
 import { startOutboxRelay, type RunningRelay } from './shared/outbox-relay.js';
+import { startDeliveryWorker } from './users/webhooks/delivery-worker.js';
+import { startWebhookIntake } from './users/webhooks/intake.js';
+import type { WebhookSettings } from './users/webhooks/settings.js';
+
+export { webhookSettings, type WebhookSettings } from './users/webhooks/settings.js';
 
 export interface DatabaseEventsOptions {
   readonly database: DatabaseHandle;
@@ -32,4 +38,37 @@ export function startDatabaseRelay({ database, scope, region, bus, settings }: D
     duplicateWindowMs: settings.duplicateWindowMs,
     pollMs: settings.pollMs,
   });
+}
+
+export interface WebhookWorkersOptions {
+  /** The region's database, where its tenants' endpoints live. */
+  readonly database: DatabaseHandle;
+  readonly region: string;
+  readonly bus: EventBus;
+  readonly settings: EventsSettings;
+  readonly webhooks: WebhookSettings;
+  readonly registry?: Registry;
+  /** @default Math.random (the retry jitter) */
+  readonly random?: () => number;
+}
+
+/**
+ * A region's webhooks: its events become deliveries of its tenants'
+ * endpoints, which its worker delivers. Only the home region of an endpoint
+ * ever delivers to it.
+ */
+export async function startWebhookWorkers({ database, region, bus, settings, webhooks, registry, random }: WebhookWorkersOptions): Promise<{ stop(): Promise<void> }> {
+  const worker = startDeliveryWorker({ database, settings: webhooks, ...(random ? { random } : {}) });
+  try {
+    const intake = await startWebhookIntake({ bus, events: settings, region, database, maxAttempts: webhooks.retry.maxAttempts, onQueued: () => worker.nudge(), ...(registry ? { registry } : {}) });
+    return {
+      async stop() {
+        await intake.stop();
+        await worker.stop();
+      },
+    };
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
 }

@@ -6,7 +6,7 @@ import { runUntilSignalled } from '../runtime/process.js';
 import { subgraphKinds } from './registry.js';
 import { SettingsError } from '../runtime/settings.js';
 import { subgraphNames, subgraphSettings, type SubgraphName } from './settings.js';
-import { startDatabaseRelay } from './events.js';
+import { startDatabaseRelay, startWebhookWorkers, webhookSettings } from './events.js';
 import { DatabaseUnavailableError, openDatabase } from './shared/db.js';
 import { startSubgraph } from './shared/subgraph-server.js';
 
@@ -36,6 +36,7 @@ const subgraphCommand: Command = {
     }
     setLogLevels({ log: settings.logLevel, audit: settings.auditLogLevel });
     const events = eventsSettings();
+    const webhooksOfRegion = settings.subgraph === 'users' ? webhookSettings() : undefined;
     const kind = subgraphKinds[settings.subgraph];
     await runUntilSignalled(async () => {
       const handle = await openDatabase(database, { pool: settings.pool });
@@ -68,12 +69,15 @@ const subgraphCommand: Command = {
           production: settings.production,
         });
         const relay = bus ? startDatabaseRelay({ database: handle, scope: kind.database, region: settings.region, bus, settings: events }) : undefined;
+        // The users subgraph owns webhooks: its process delivers its region's.
+        const webhooks = bus && webhooksOfRegion ? await startWebhookWorkers({ database: handle, region: settings.region, bus, settings: events, webhooks: webhooksOfRegion }) : undefined;
         console.log(`geofed ${settings.subgraph} (${settings.region}, ${handle.driver}) serving ${running.url}${bus ? `, relaying its outbox to ${events.natsUrl}` : ''}`);
         return {
           drainTimeoutMs: settings.drainTimeoutMs,
           async stop() {
             // Requests drain first: what they commit waits in the outbox for the next relay.
             await running.stop(settings.drainTimeoutMs);
+            await webhooks?.stop();
             await relay?.stop();
             await bus?.close();
             await replica?.close();

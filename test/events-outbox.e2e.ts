@@ -35,8 +35,8 @@ describe.each<Driver>(['pglite', 'postgres'])('the outbox on %s', (driver) => {
     expect(events.map(({ id: _, ...row }) => row)).toEqual([
       { type: 'catalog.product.upserted', data_class: 'global', region: null, tenant_id: null, entity: `product:${id}`, data: { id, name: 'Outboxed', priceCents: 700, currency: 'USD' } },
       // Suspending a suspended tenant changes nothing and tells no one.
-      { type: 'catalog.tenant.status-changed', data_class: 'global', region: null, tenant_id: null, entity: 'tenant:umbrella', data: { tenantId: 'umbrella', region: 'latam', status: 'suspended' } },
-      { type: 'catalog.tenant.status-changed', data_class: 'global', region: null, tenant_id: null, entity: 'tenant:umbrella', data: { tenantId: 'umbrella', region: 'latam', status: 'active' } },
+      { type: 'catalog.tenant.status-changed', data_class: 'global', region: null, tenant_id: 'umbrella', entity: 'tenant:umbrella', data: { tenantId: 'umbrella', region: 'latam', status: 'suspended' } },
+      { type: 'catalog.tenant.status-changed', data_class: 'global', region: null, tenant_id: 'umbrella', entity: 'tenant:umbrella', data: { tenantId: 'umbrella', region: 'latam', status: 'active' } },
     ]);
   });
 

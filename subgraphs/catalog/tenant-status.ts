@@ -34,7 +34,7 @@ export function setTenantStatus(status: TenantRow['status']) {
         if (!current) throw resolverError(ErrorCode.BAD_USER_INPUT, `There is no tenant "${args.id}".`);
         if (current.status === status) return current;
         const [updated] = await tx.update(tenants).set({ status }).where(eq(tenants.id, args.id)).returning();
-        await recordEvent(tx, outbox, { type: 'catalog.tenant.status-changed', data: { tenantId: updated!.id, region: updated!.region, status } });
+        await recordEvent(tx, outbox, { type: 'catalog.tenant.status-changed', tenantId: updated!.id, data: { tenantId: updated!.id, region: updated!.region, status } });
         return updated!;
       });
       written.token = laterToken(written.token, await currentWalPosition(primary));

@@ -8,6 +8,8 @@ import { recordEvent } from '../shared/outbox.js';
 import { outbox } from '../shared/db/schema.js';
 import { users } from './db/schema.js';
 import type { UserRow, UsersLoaders } from './loaders.js';
+import type { WebhookSettings } from './webhooks/settings.js';
+import { webhookResolvers } from './webhooks/resolvers.js';
 
 export interface UsersContext {
   readonly caller: SignedCaller;
@@ -16,6 +18,7 @@ export interface UsersContext {
   /** The instance's region: its events stay in it. */
   readonly region: string;
   readonly loaders: UsersLoaders;
+  readonly webhooks: WebhookSettings;
 }
 
 export const usersResolvers: GraphQLResolverMap<UsersContext> = {
@@ -25,6 +28,7 @@ export const usersResolvers: GraphQLResolverMap<UsersContext> = {
       requireTenant(caller);
       return loaders.user.load(args.id);
     },
+    ...webhookResolvers.Query,
   },
   Mutation: {
     updateProfile: async (_: unknown, args: { name: string }, { caller, db, region }: UsersContext) => {
@@ -40,7 +44,10 @@ export const usersResolvers: GraphQLResolverMap<UsersContext> = {
       await recordEvent(db, outbox, { type: 'users.profile.updated', region, tenantId, data: { userId, tenantId, name } });
       return row;
     },
+    ...webhookResolvers.Mutation,
   },
+  WebhookEndpoint: webhookResolvers.WebhookEndpoint,
+  WebhookDelivery: webhookResolvers.WebhookDelivery,
   User: {
     __resolveReference: (reference: { id: string }, { loaders }: UsersContext) => loaders.user.load(reference.id),
     tenant: (user: UserRow) => ({ __typename: 'Tenant', id: user.tenantId }),

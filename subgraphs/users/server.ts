@@ -6,6 +6,7 @@ import { migrateApplicationRole } from '../shared/tenant-policy.js';
 import { usersLoaders, type UsersTestHooks } from './loaders.js';
 import { usersResolvers, type UsersContext } from './resolvers.js';
 import { seedUsersOfRegion } from './seed.js';
+import { webhookSettings, type WebhookSettings } from './webhooks/settings.js';
 
 export const usersMigrations = fileURLToPath(new URL('./db/migrations', import.meta.url));
 
@@ -14,9 +15,11 @@ export interface UsersOptions {
   readonly schemaPath: string;
   readonly database: DatabaseHandle;
   readonly testHooks?: UsersTestHooks;
+  /** Which webhook URLs registerWebhook accepts, and the attempts a delivery gets. @default from the environment */
+  readonly webhooks?: WebhookSettings;
 }
 
-export function buildUsers({ region, schemaPath, database, testHooks = {} }: UsersOptions): SubgraphDefinition<UsersContext> {
+export function buildUsers({ region, schemaPath, database, testHooks = {}, webhooks = webhookSettings() }: UsersOptions): SubgraphDefinition<UsersContext> {
   return {
     name: 'users',
     region,
@@ -24,7 +27,7 @@ export function buildUsers({ region, schemaPath, database, testHooks = {} }: Use
     resolvers: usersResolvers,
     scope: 'regional',
     requestScope: tenantScope(database),
-    context: (caller: SignedCaller, db: Database) => ({ caller, db, region, loaders: usersLoaders(db, caller.tenantId, testHooks) }),
+    context: (caller: SignedCaller, db: Database) => ({ caller, db, region, webhooks, loaders: usersLoaders(db, caller.tenantId, testHooks) }),
   };
 }
 

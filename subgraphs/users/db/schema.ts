@@ -13,3 +13,5 @@ export const users = pgTable(
   },
   (table) => [index('users_tenant_idx').on(table.tenantId), tenantIsolation('users', table.tenantId)],
 );
+
+export { webhookAttempts, webhookDeliveries, webhookEndpoints } from './webhooks.js';
