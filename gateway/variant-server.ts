@@ -1,4 +1,4 @@
-import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
+import type { GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin } from '@apollo/server';
 import { buildASTSchema, parse } from 'graphql';
 import { buildCostModel } from '../plugins/cost/calculator.js';
@@ -12,6 +12,7 @@ import type { GatewayEnv } from './env.js';
 import { errorMasking } from './error-masking.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { queryPlanStore } from './operation-caches.js';
+import { offlineApolloGateway } from './offline-apollo-gateway.js';
 import { pluginChain, type SupergraphAnalysis } from './plugin-chain.js';
 import type { GatewayContext } from './request-context.js';
 import { versionNote, type Variant } from './variants.js';
@@ -58,7 +59,7 @@ export async function startVariantServer(options: VariantServerOptions): Promise
     costModel: buildCostModel(supergraphSdl, { ...config.cost, siteOf: costSites(ownership, scopeOf), estimateBytes: config.memory.costEstimateBytes }),
     piiFields: taggedFields(supergraphSdl, 'pii'),
   };
-  const gateway = new ApolloGateway({
+  const gateway = offlineApolloGateway({
     supergraphSdl,
     queryPlannerConfig: { cache: prefixed(options.queryPlans, `${variant.id}:`) },
     buildService: ({ name }) => options.dataSource(name),

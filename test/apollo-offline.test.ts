@@ -1,5 +1,6 @@
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { offlineApolloGateway } from '../gateway/offline-apollo-gateway.js';
 import { apolloOffline } from '../runtime/apollo-offline.js';
 
 // Nothing leaves by accident (docs/landing-page.md): whatever APOLLO_* says, an ApolloServer with these plugins
@@ -60,5 +61,22 @@ describe('apolloOffline', () => {
     const offline = new ApolloServer({ typeDefs: 'type Query { hello: String }', plugins: apolloOffline() });
     await offline.start();
     await offline.stop();
+  });
+});
+
+describe('offlineApolloGateway', () => {
+  it('starts no telemetry of Apollo Gateway\'s own, even with APOLLO_TELEMETRY_DISABLED unset', () => {
+    const before = process.env.APOLLO_TELEMETRY_DISABLED;
+    delete process.env.APOLLO_TELEMETRY_DISABLED;
+    try {
+      const gateway = offlineApolloGateway({ supergraphSdl: 'type Query { hello: String }' });
+      // What Apollo Gateway's constructor reads to decide: it creates its metrics exporter (and probes cloud metadata) otherwise.
+      expect(process.env.APOLLO_TELEMETRY_DISABLED).toBe('true');
+      // Its disposers would hold the exporter's shutdown: none was created.
+      expect((gateway as unknown as { toDispose: unknown[] }).toDispose).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.APOLLO_TELEMETRY_DISABLED;
+      else process.env.APOLLO_TELEMETRY_DISABLED = before;
+    }
   });
 });
