@@ -26,6 +26,7 @@ const gatewayVariables = z
     GEOFED_SUBGRAPH_SECRET_PREVIOUS: z.string().optional(),
     GEOFED_GATEWAY_HOP_SECRET: z.string().optional(),
     GEOFED_GATEWAY_HOP_SECRET_PREVIOUS: z.string().optional(),
+    GEOFED_ADMIN_SECRET: z.string().optional(),
     GEOFED_JWKS_URL: httpUrl.optional(),
     GEOFED_JWT_ISSUER: z.string().optional(),
     GEOFED_JWT_AUDIENCE: z.string().optional(),
@@ -39,6 +40,9 @@ const gatewayVariables = z
       const problem = secretProblem(parsed[variable], parsed.NODE_ENV === 'production');
       if (problem) context.issues.push({ code: 'custom', path: [variable], message: problem, input: undefined });
     }
+    // Unset, it is the hop secret, which production checks above.
+    const adminProblem = parsed.GEOFED_ADMIN_SECRET === undefined ? undefined : secretProblem(parsed.GEOFED_ADMIN_SECRET, parsed.NODE_ENV === 'production');
+    if (adminProblem) context.issues.push({ code: 'custom', path: ['GEOFED_ADMIN_SECRET'], message: adminProblem, input: undefined });
     const upstash = parsed.UPSTASH_REDIS_REST_URL && parsed.UPSTASH_REDIS_REST_TOKEN ? { url: parsed.UPSTASH_REDIS_REST_URL, token: parsed.UPSTASH_REDIS_REST_TOKEN } : undefined;
     return {
       production: parsed.NODE_ENV === 'production',
@@ -55,6 +59,8 @@ const gatewayVariables = z
       subgraphSecrets: subgraphSecrets(parsed.GEOFED_SUBGRAPH_SECRET, parsed.GEOFED_SUBGRAPH_SECRET_PREVIOUS),
       /** Signs and verifies the hop between gateways: a secret of its own, shared by the gateways only. */
       hopSecrets: hopSecrets(parsed.GEOFED_GATEWAY_HOP_SECRET, parsed.GEOFED_GATEWAY_HOP_SECRET_PREVIOUS),
+      /** Signs an operator's rollout commands (`npx geofed rollout`, docs/rollouts.md); without it, the hop secret. */
+      adminSecret: parsed.GEOFED_ADMIN_SECRET ?? parsed.GEOFED_GATEWAY_HOP_SECRET ?? devHopSecret,
       /** Override `auth.*`. */
       auth: withoutUndefined({ jwksUrl: parsed.GEOFED_JWKS_URL, issuer: parsed.GEOFED_JWT_ISSUER, audience: parsed.GEOFED_JWT_AUDIENCE }),
       /** Budgets and the APQ store in Upstash Redis, shared by every gateway. */

@@ -19,7 +19,10 @@ import { operatorRoutes, type GatewayPhase } from './operator-routes.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 import type { SubgraphResponseObserver } from './regional-data-source.js';
 import type { GatewayContext } from './request-context.js';
-import { configEntries, staticView } from './rollout-state.js';
+import { rolloutRoute } from './rollout-admin.js';
+import { RolloutRuntime } from './rollout-runtime.js';
+import { memoryRolloutStore } from './rollout-store.js';
+import { upstashRolloutStore } from './rollout-upstash-store.js';
 import { probeSubgraphs, type HealthTarget } from './subgraph-health.js';
 import type { TenantDirectory } from './tenant-directory.js';
 import { composeVariants, variantsOf } from './variants.js';
@@ -99,13 +102,15 @@ export async function startGateway({
     if (sdl === undefined) throw new Error(`HTTP ${answer.status}: no _service.sdl in the answer`);
     return sdl;
   };
+  // The live rollout state, kept across reloads: shared by every gateway through the shared Upstash Redis, else this process's.
+  const rolloutStore = env.upstash ? upstashRolloutStore({ ...env.upstash, keyPrefix: config.rollout.keyPrefix, timeoutMs: config.rollout.storeTimeoutMs }) : memoryRolloutStore();
+  const rollouts = new RolloutRuntime({ store: rolloutStore, current: () => serving()?.config, reload: async () => reloader?.reload(), registry: metrics.registry });
   // A reload composes the subgraphs' SDL again, also when the gateway started from the composed file (`supergraph:`).
   const composer: Composer = compose ?? ((next) => composeSupergraph(next, { introspect }));
   const build = async (next: GeofedConfig, supergraphSdl: string) => {
     // Every variant of the subgraphs' versions (docs/rollouts.md) is composed too: a pipeline serves them all.
     const composed = await composeVariants(next, variantsOf(next), composer, supergraphSdl);
     if (!composed.ok) throw new ReloadRefused(composed.stage === 'sources' ? 'schema_source' : 'composition', composed.errors);
-    const rollouts = staticView(configEntries(next.rollout.regions));
     return buildPipeline({ config: next, supergraphSdl, supergraphs: composed.supergraphs, rollouts, env, metrics, nonces, plugins, ...(directory ? { directory } : {}), ...(observeSubgraphResponse ? { observeSubgraphResponse } : {}) });
   };
 
@@ -118,7 +123,10 @@ export async function startGateway({
     return { health, breakers: serving()?.breakerStates() ?? {} };
   };
   memoryGauges(metrics.registry, () => serving()?.memory);
-  const operator = operatorRoutes({ region, metrics, phase: () => phase, supergraph: () => reloader?.status(), subgraphs: checkSubgraphs });
+  const operator = {
+    ...operatorRoutes({ region, metrics, phase: () => phase, supergraph: () => reloader?.status(), subgraphs: checkSubgraphs }),
+    '/rollout': rolloutRoute({ runtime: rollouts, config: () => serving()?.config, secrets: [env.adminSecret], windowSeconds: config.routing.hopWindowSeconds, nonces }),
+  };
   const graphql: RouteHandler = async (req, res, url) => {
     const started = process.hrtime.bigint();
     const pipeline = serving();
@@ -138,17 +146,21 @@ export async function startGateway({
     admin = adminPort === undefined ? undefined : await startHttpServer({ host, port: adminPort, routes: operator, onResponse });
     logger.info({ url: listener.url, admin: admin?.url, region }, 'gateway listening; loading the supergraph');
     const supergraphSdl = config.supergraphPath !== undefined ? readSupergraph(config.supergraphPath) : await composeAtStart(config, composer);
-    const first = await build(config, supergraphSdl).catch((error: unknown) => {
+    // A restarted gateway serves the versions the live state says, not the ones the file started with.
+    await rollouts.refresh();
+    const first = await build(rollouts.deployed(config), supergraphSdl).catch((error: unknown) => {
       throw error instanceof ReloadRefused ? new ConfigError(`${config.file}: a variant of the subgraphs' versions cannot be composed:\n${error.errors.map((e) => `  - ${e}`).join('\n')}`) : error;
     });
-    reloader = new ConfigReloader({ loadConfig: reloadConfig, compose: composer, build }, first);
+    reloader = new ConfigReloader({ loadConfig: () => rollouts.deployed(reloadConfig()), compose: composer, build }, first);
   } catch (error) {
     await listener.stop(0);
     await admin?.stop(0);
     await nonces.close();
+    await rolloutStore.close();
     throw error;
   }
   phase = 'ready';
+  rollouts.start();
   logger.info({ url: listener.url, region, version: reloader.status().version, config_version: reloader.status().configVersion }, 'gateway ready');
   const healthChecks = setInterval(() => void checkSubgraphs(), config.gateway.healthCheckIntervalMs);
   healthChecks.unref();
@@ -170,6 +182,7 @@ export async function startGateway({
       const drainMs = running.current().config.gateway.drainTimeoutMs;
       await listener.stop(drainMs);
       await running.current().retire(drainMs);
+      await rollouts.stop();
       await admin?.stop(0);
       await nonces.close();
     },

@@ -22,6 +22,7 @@ import { signingFetcher } from './signing-fetcher.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
 import { staticTenantDirectory, subgraphTenantDirectory, type TenantDirectory } from './tenant-directory.js';
 import { tokenVerifier } from './tokens.js';
+import { rolloutCountsPlugin, type RolloutRecorder } from './rollout-plugin.js';
 import type { RolloutView } from './rollout-state.js';
 import { startVariantServer, type VariantServer } from './variant-server.js';
 import { variantIdFor, variantInstance, variantsOf, type Variant } from './variants.js';
@@ -33,8 +34,8 @@ export interface PipelineOptions {
   readonly supergraphSdl: string;
   /** Every variant's supergraph by variant id (variants.ts), the base one included. */
   readonly supergraphs: ReadonlyMap<string, string>;
-  /** The live share and pinned tenants of each rollout (rollout-runtime.ts); its labels are the config's. */
-  readonly rollouts: RolloutView;
+  /** The live share and pinned tenants of each rollout, and the guard's counts (rollout-runtime.ts); its versions are the config's. */
+  readonly rollouts: RolloutView & RolloutRecorder;
   readonly env: GatewayEnv;
   /** Kept across reloads: counters carry on. */
   readonly metrics: GatewayMetrics;
@@ -127,7 +128,7 @@ export async function buildPipeline({ config, supergraphSdl, supergraphs, env, m
         if (sdl === undefined) throw new ConfigError(`no supergraph was composed for ${variant.id} (${variant.servedTo.join('; ')})`);
         const persistedQueryPlugins = { options: persisted.persistedQueries, plugins: persisted.plugins };
         const dataSource = (name: string) => dataSourceOf(variant, name);
-        variants.set(variant.id, await startVariantServer({ config, variant, supergraphSdl: sdl, env, metrics, scopeOf, dataSource, documents, queryPlans, persistedQueries: persistedQueryPlugins, bucketStore, plugins }));
+        variants.set(variant.id, await startVariantServer({ config, variant, supergraphSdl: sdl, env, metrics, scopeOf, dataSource, documents, queryPlans, persistedQueries: persistedQueryPlugins, bucketStore, plugins: [rolloutCountsPlugin(config, variant, rollouts), ...plugins] }));
       }),
     );
     const failed = started.find((outcome) => outcome.status === 'rejected');

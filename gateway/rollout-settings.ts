@@ -24,6 +24,8 @@ export const rolloutSection = settingsSection({
   poll_ms: positiveInteger.default(1_000),
   /** Prefix of the rollout keys in the shared Upstash Redis. */
   key_prefix: z.string().min(1).default('geofed:rollout'),
+  /** A read or write of the shared store slower than this fails: the state in force keeps serving. */
+  store_timeout_ms: positiveInteger.default(1_000),
   /** When a canary is rolled back by itself: compared with the stable side over a sliding window of the region's requests. */
   guard: settingsSection({
     enabled: z.boolean().default(true),

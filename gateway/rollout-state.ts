@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { RolloutEntryInput } from './rollout-settings.js';
 
 /** Why a canary's share went to 0, and who sent it there. */
 export interface Rollback {
@@ -37,19 +36,6 @@ export function splitKey(key: string): { region: string; subgraph: string } {
 /** What a region runs of a subgraph, live or as the config says. */
 export interface RolloutView {
   entry(region: string, subgraph: string): RolloutEntry | undefined;
-}
-
-/** The config's initial state as entries of revision 0. */
-export function configEntries(regions: Readonly<Record<string, Readonly<Record<string, RolloutEntryInput>>>>): Map<RolloutKey, RolloutEntry> {
-  const entries = new Map<RolloutKey, RolloutEntry>();
-  for (const [region, bySubgraph] of Object.entries(regions)) {
-    for (const [subgraph, entry] of Object.entries(bySubgraph)) entries.set(rolloutKey(region, subgraph), { ...entry, revision: 0 });
-  }
-  return entries;
-}
-
-export function staticView(entries: ReadonlyMap<RolloutKey, RolloutEntry>): RolloutView {
-  return { entry: (region, subgraph) => entries.get(rolloutKey(region, subgraph)) };
 }
 
 /** A tenant's place in [0, 10000) for a subgraph's rollouts: the same in every gateway, and for every share. */

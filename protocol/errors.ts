@@ -28,6 +28,8 @@ export const statusOfCode = {
   PRIMARY_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
   RATE_LIMIT_UNAVAILABLE: 503,
+  // A rollout command the gateway could not write: the shared rollout store does not answer.
+  ROLLOUT_STORE_UNAVAILABLE: 503,
   COST_ESTIMATED_TOO_EXPENSIVE: 400,
   PERSISTED_QUERY_NOT_IN_LIST: 400,
   // Apollo's protocol: the client answers a miss by sending the query, so it is not an HTTP error.

@@ -20,10 +20,10 @@ describe('geofed', () => {
   it('--help lists every command and exits 0', async () => {
     const { code, stdout } = await geofed('--help');
     expect(code).toBe(0);
-    for (const command of ['gateway', 'compose', 'check', 'token', 'pq']) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['gateway', 'compose', 'check', 'rollout', 'token', 'pq']) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
-  it.each(['gateway', 'compose', 'check', 'token', 'pq'])('%s --help prints its usage and exits 0', async (command) => {
+  it.each(['gateway', 'compose', 'check', 'rollout', 'token', 'pq'])('%s --help prints its usage and exits 0', async (command) => {
     const { code, stdout, stderr } = await geofed(command, '--help');
     expect(code).toBe(0);
     expect(stdout).toContain(`usage: geofed ${command}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../gateway/config.js';
 import { variantIdFor, variantsOf } from '../gateway/variants.js';
-import { configEntries, onCanary, staticView } from '../gateway/rollout-state.js';
+import { onCanary, type RolloutView } from '../gateway/rollout-state.js';
 
 const good = readFileSync('supergraph.yaml', 'utf8');
 /** users@v2 deployed in eu, its SDL the repository's own users SDL (a copy would do). */
@@ -78,7 +78,7 @@ describe('the canary side', () => {
 
   it('picks the variant of the caller\'s home region, anonymous callers the gateway region\'s stable one', () => {
     const config = load(withRollout('{ stable: v1, canary: v2, percent: 0, pinned: [acme] }'));
-    const view = staticView(configEntries(config.rollout.regions));
+    const view: RolloutView = { entry: (region, subgraph) => { const planned = config.rollout.regions[region]?.[subgraph]; return planned && { ...planned, revision: 0 }; } };
     expect([variantIdFor(config, view, 'eu', 'acme'), variantIdFor(config, view, 'eu', 'initrode'), variantIdFor(config, view, 'eu', undefined), variantIdFor(config, view, 'us', 'acme')]).toEqual([
       'catalog@v1,users@v2,orders@v1',
       'catalog@v1,users@v1,orders@v1',
