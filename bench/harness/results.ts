@@ -80,7 +80,7 @@ export function comparisonChart(title: string, subtitle: string, results: readon
 }
 
 function shortName(name: string): string {
-  return name.length > 22 ? `${name.slice(0, 21)}…` : name;
+  return name.length > 28 ? `${name.slice(0, 27)}…` : name;
 }
 
 /** Writes `bench/results/<name>-<stamp>.md`, `.json` and, when given, `.svg`; returns the Markdown's path. */
