@@ -17,6 +17,7 @@ import type { DatabaseLayout } from './database-layout.js';
 import { freePort, portOf } from './ports.js';
 import { sessionReport } from './session-report.js';
 import { openStackDatabases, type StackDatabases } from './stack-databases.js';
+import { startStackEvents, type RunningStackEvents } from './stack-events.js';
 import type { Topology } from './topology.js';
 
 export interface StackOptions {
@@ -40,6 +41,8 @@ export interface StackOptions {
   readonly gatewayPlugins?: (region: string) => readonly ApolloServerPlugin<GatewayContext>[];
   /** Each step of the start as it begins (what `npm start` prints while it starts). */
   readonly onProgress?: (step: string) => void;
+  /** Runs every database's outbox relay and each region's webhooks (stack-events.ts); `npm start` does. @default false */
+  readonly events?: boolean;
 }
 
 export interface RunningStack {
@@ -107,9 +110,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     instance.port = portOf(instance.running.url);
   };
+  let events: RunningStackEvents | undefined;
   const stopAll = async () => {
     await Promise.allSettled([...gateways.values()].map((gateway) => gateway.stop()));
     await Promise.allSettled(instances.map((instance) => instance.running?.stop()));
+    await events?.stop();
     await databases.close();
   };
   try {
@@ -150,6 +155,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // Every start is settled before a failure is thrown, so that stopping the stack stops every instance that did start.
     const failed = starts.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
+    if (options.events) events = await startStackEvents({ handles: databases.handles, regions: config.regions, env });
     const urls = new Map(config.subgraphs.map((s) => [s.name, Object.fromEntries(config.regions.map((region) => [region, bound.get(s.name)![region]!]))]));
     const gatewayRegions = options.gateways === 'per-region' ? config.regions : [config.gateway.region];
     const configuredPort = (region: string) => (region === config.gateway.region ? config.gateway.port : portOf(config.gateways[region]!.url));

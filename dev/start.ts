@@ -93,7 +93,7 @@ const startCommand: Command = {
       const opened = openStackDatabases({ config, layout, env: process.env, onProgress: progress });
       opened.catch(() => undefined);
       const { startStack } = await import('./stack.js');
-      const stack = await startStack({ config, databases: opened, ports: 'config', gateways: values.regions ? 'per-region' : 'one', reload: { config: load, watch: true }, onProgress: progress });
+      const stack = await startStack({ config, databases: opened, ports: 'config', gateways: values.regions ? 'per-region' : 'one', reload: { config: load, watch: true }, onProgress: progress, events: true });
       // Schema edits reload by themselves; SIGHUP forces a reload, as in `npm run gateway`.
       process.on('SIGHUP', () => void stack.gateway.reload());
       started = { stack, layout };

@@ -18,3 +18,6 @@ export async function loadSubgraphs() {
   const [{ subgraphKinds }, { startSubgraph }] = await Promise.all([import('./registry.js'), import('./shared/subgraph-server.js')]);
   return { subgraphKinds, startSubgraph };
 }
+
+/** The event system's subgraph side (subgraphs/events.ts: relays, webhooks), loaded on first call like the servers. */
+export const loadEvents = () => import('./events.js');
