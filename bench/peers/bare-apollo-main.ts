@@ -4,6 +4,11 @@ import { ApolloServer } from '@apollo/server';
 import { apolloRoute } from '../../runtime/apollo-http.js';
 import { startHttpServer } from '../../runtime/http-server.js';
 
+// tsx (which loads this file) turns source maps on for the whole process; a peer runs as plain
+// JavaScript would, without them (with them every Error's stack is mapped: agent-base, under
+// Apollo's default fetcher, reads one per request).
+process.setSourceMapsEnabled(false);
+
 // The baseline peer, in a process of its own: a bare @apollo/gateway (its default fetcher, no
 // plugins) behind @apollo/server, over a composed supergraph, on the same HTTP server and
 // keep-alive as geofed (runtime/http-server.ts). `bare-apollo-main.ts SUPERGRAPH` prints

@@ -8,6 +8,11 @@ import { apolloRoute } from '../../runtime/apollo-http.js';
 import { startHttpServer } from '../../runtime/http-server.js';
 import { benchTenantHeader, meTenants } from '../me-query/tenants.js';
 
+// tsx (which loads this file) turns source maps on for the whole process; a peer runs as plain
+// JavaScript would, without them (with them every Error's stack is mapped: agent-base, under
+// Apollo's default fetcher, reads one per request).
+process.setSourceMapsEnabled(false);
+
 // The baseline of the `me` workload, in a process of its own: a bare @apollo/gateway over geofed's
 // subgraphs that does only what they require, with none of geofed's own work. It verifies no
 // token and looks no tenant up: the client names its seeded tenant in x-bench-tenant, and each

@@ -1,6 +1,11 @@
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+// tsx (which loads this file) turns source maps on for the whole process; a peer runs as plain
+// JavaScript would, without them (with them every Error's stack is mapped: agent-base, under
+// Apollo's default fetcher, reads one per request).
+process.setSourceMapsEnabled(false);
+
 // The Hive Gateway peer, in a process of its own, configured as its docs do for Node
 // (createGatewayRuntime served by node:http), logging off, the same keep-alive as the other
 // servers. `hive-main.ts SUPERGRAPH [--dedup]` prints `ready URL` and serves until signalled.
