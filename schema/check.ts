@@ -5,33 +5,26 @@ import { relative } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { loadConfig, type GeofedConfig } from '../gateway/config.js';
 import { gatewayEnv } from '../gateway/env.js';
-import { loadManifest } from '../plugins/persisted-queries/manifest.js';
-import { apiSchemaOf, diffApiSchemas, gitBaseSupergraph, readBaseFile, type BaseSupergraph, type SchemaChange } from './check-diff.js';
-import { costLint, operationsLint, residencyLint } from './check-lints.js';
+import { apiSchemaOf, type SchemaChange } from './check-diff.js';
+import { costLint, residencyLint } from './check-lints.js';
+import { breakingChanges, operations, skipped, step, type CheckStep } from './check-steps.js';
+import { checkVariants, formatVariants, hasVersions, type RegionReport, type VariantReport } from './check-variants.js';
 import { eventsLint } from './check-events.js';
 import { eventTypes, type EventCatalogue } from '../protocol/events.js';
 import { composeSupergraph } from '../gateway/compose.js';
 
 export type { SchemaChange } from './check-diff.js';
-
-export type StepName = 'composition' | 'staleness' | 'breaking-changes' | 'residency' | 'events' | 'operations' | 'cost';
-
-export interface CheckStep {
-  readonly name: StepName;
-  readonly ok: boolean;
-  /** Set when the step did not run; `notes` says why. */
-  readonly skipped?: boolean;
-  readonly errors: string[];
-  readonly warnings: string[];
-  readonly notes: string[];
-  readonly [detail: string]: unknown;
-}
+export type { CheckStep, StepName } from './check-steps.js';
 
 export interface CheckReport {
   readonly ok: boolean;
   readonly steps: CheckStep[];
   readonly breaking: SchemaChange[];
   readonly dangerous: SchemaChange[];
+  /** With versions in the config (docs/rollouts.md): every variant a region runs, checked as the base one is. */
+  readonly variants?: VariantReport[];
+  /** With versions in the config: each region's verdict, its stable variant's and each canary's. */
+  readonly regions?: RegionReport[];
 }
 
 export interface CheckOptions {
@@ -97,16 +90,9 @@ export async function checkSchema(options: CheckOptions = {}): Promise<CheckRepo
 
   const cost = costLint(supergraphSdl, apiSchema);
   steps.push(step('cost', { warnings: cost.warnings }));
-  return report();
-}
-
-function step(name: StepName, parts: { errors?: string[]; warnings?: string[]; notes?: string[] } & Record<string, unknown>): CheckStep {
-  const { errors = [], warnings = [], notes = [], ...details } = parts;
-  return { name, ok: errors.length === 0, errors, warnings, notes, ...details };
-}
-
-function skipped(name: StepName, why: string): CheckStep {
-  return { name, ok: true, skipped: true, errors: [], warnings: [], notes: [why] };
+  if (!hasVersions(config)) return report();
+  const { variants, regions } = await checkVariants(config, options, steps);
+  return { ...report(), ok: steps.every((s) => s.ok) && variants.every((v) => v.ok), variants, regions };
 }
 
 function staleness(config: GeofedConfig, supergraphSdl: string, given: string | null | undefined): CheckStep {
@@ -118,62 +104,21 @@ function staleness(config: GeofedConfig, supergraphSdl: string, given: string | 
   return step('staleness', { errors: [`${path} is ${committed === undefined ? 'missing' : 'stale'}: run \`npm run compose\` and commit it`] });
 }
 
-async function breakingChanges(config: GeofedConfig, apiSchema: GraphQLSchema, options: CheckOptions) {
-  const none = { breaking: [] as SchemaChange[], dangerous: [] as SchemaChange[] };
-  let base: BaseSupergraph;
-  try {
-    base =
-      options.baseSdl === null ? { note: 'no base given' }
-      : options.baseSdl !== undefined ? { sdl: options.baseSdl, source: 'the given base SDL' }
-      : options.base !== undefined ? readBaseFile(options.base)
-      : config.supergraphPath !== undefined ? gitBaseSupergraph(config.supergraphPath)
-      : { note: 'no supergraph file configured to find a base of' };
-  } catch (error) {
-    return { ...none, step: step('breaking-changes', { errors: [`cannot read the base supergraph: ${(error as Error).message}`] }) };
-  }
-  if (base.sdl === undefined) return { ...none, step: skipped('breaking-changes', base.note) };
-  let baseSchema: GraphQLSchema;
-  try {
-    baseSchema = apiSchemaOf(base.sdl);
-  } catch (error) {
-    return { ...none, step: step('breaking-changes', { base: base.source, errors: [`the base supergraph (${base.source}) is not a valid supergraph: ${(error as Error).message}`] }) };
-  }
-  const changes = await diffApiSchemas(baseSchema, apiSchema);
-  const breakingMessages = changes.breaking.map((c) => `breaking: ${c.message}`);
-  return {
-    breaking: changes.breaking,
-    dangerous: changes.dangerous,
-    step: step('breaking-changes', {
-      base: base.source,
-      errors: options.allowBreaking ? [] : breakingMessages,
-      warnings: [...(options.allowBreaking ? breakingMessages.map((m) => `${m} (allowed)`) : []), ...changes.dangerous.map((c) => `dangerous: ${c.message}`)],
-      notes: [`against ${base.source}: ${changes.breaking.length} breaking, ${changes.dangerous.length} dangerous, ${changes.safe.length} safe changes`],
-    }),
-  };
-}
-
-function operations(config: GeofedConfig, apiSchema: GraphQLSchema, given: string | null | undefined): CheckStep {
-  const path = given === null ? undefined : given ?? config.persistedQueries.manifestPath;
-  if (path === undefined) return skipped('operations', 'no persisted-query manifest configured');
-  if (!existsSync(path)) return { ...skipped('operations', `no persisted-query manifest at ${path}`), warnings: [`the persisted-query manifest ${path} does not exist`] };
-  try {
-    const manifest = loadManifest(path);
-    const result = operationsLint(manifest, apiSchema);
-    return step('operations', { manifest: path, errors: result.errors, notes: [`${manifest.operations.length} operations of ${path} checked`] });
-  } catch (error) {
-    return step('operations', { manifest: path, errors: [(error as Error).message] });
-  }
-}
-
 /** The report as ✓/✗/! lines. */
 export function formatReport(report: CheckReport): string {
+  const lines = formatSteps(report.steps);
+  if (report.variants && report.regions) lines.push(...formatVariants({ variants: report.variants, regions: report.regions }, formatSteps));
+  lines.push(report.ok ? '✓ schema check passed' : '✗ schema check failed');
+  return lines.join('\n');
+}
+
+function formatSteps(steps: readonly CheckStep[]): string[] {
   const lines: string[] = [];
-  for (const s of report.steps) {
+  for (const s of steps) {
     const mark = s.skipped ? '-' : s.ok ? '✓' : '✗';
     lines.push(`${mark} ${s.name}${s.skipped ? ' (skipped)' : ''}${s.notes.length > 0 ? `: ${s.notes.join('; ')}` : ''}`);
     for (const e of s.errors) lines.push(`  ✗ ${e}`);
     for (const w of s.warnings) lines.push(`  ! ${w}`);
   }
-  lines.push(report.ok ? '✓ schema check passed' : '✗ schema check failed');
-  return lines.join('\n');
+  return lines;
 }
