@@ -55,10 +55,18 @@ export async function runStackBenchmark(options: StackBenchmarkOptions): Promise
     const failed = started.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
     const stacks = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-    for (const { driver, child } of stacks) {
+    // Every driver's gateways start at once too; each driver's rounds then find theirs started (and idle until then).
+    const prepared = stacks.map(({ driver, child }) => {
+      const stack = JSON.parse(child.ready) as StackInfo;
+      const targets = meTargets({ stack, dir, geofedDir, upstash: { url: proxy.url, token: proxy.token } }, options.targetNames).map((target): Target => {
+        const running = target.start().then((gateway) => (services.push(gateway), gateway));
+        running.catch(() => undefined);
+        return { ...target, start: () => running, request: (url: string) => load(target.request(url)) };
+      });
+      return { driver, child, targets };
+    });
+    for (const { driver, child, targets } of prepared) {
       try {
-        const stack = JSON.parse(child.ready) as StackInfo;
-        const targets = meTargets({ stack, dir, geofedDir, upstash: { url: proxy.url, token: proxy.token } }, options.targetNames).map((target) => ({ ...target, request: (url: string) => load(target.request(url)) }));
         byDriver.push({ driver, results: await runRounds({ label: `${name} ${driver}`, targets, rounds, seconds, warmupSeconds, connections, check: options.check }) });
       } finally {
         await child.stop(15_000);
