@@ -7,7 +7,7 @@ import type { EventsSettings } from '../runtime/events/settings.js';
 import { startDatabaseRelay, startWebhookWorkers } from '../subgraphs/events.js';
 import type { WebhookSettings } from '../subgraphs/users/webhooks/settings.js';
 import { deleteStreamsOf, openTestBus, testPrefix, type BusKind } from './fixtures/events.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsOf, startTestStack, type Driver, type TestStack } from './fixtures/stack.js';
 import { waitFor } from './fixtures/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 
@@ -19,7 +19,8 @@ const webhooks: WebhookSettings = { allow: { loopback: true, private: false, htt
 
 interface AttemptRow { attempt: number; started_ms: number; status_code: number | null; latency_ms: number; retry_delay_ms: number | null }
 
-describe.each<BusKind>(['jetstream', 'memory'])('webhooks over the %s bus', (kind) => {
+// JetStream with PostgreSQL, the in-process bus with PGlite: the worker's SQL runs on both drivers.
+describe.each<[BusKind, Driver]>([['jetstream', 'postgres'], ['memory', 'pglite']])('webhooks over the %s bus, on %s', (kind, driver) => {
   let t: TestStack;
   let bus: EventBus;
   let receiver: WebhookReceiver;
@@ -44,7 +45,7 @@ describe.each<BusKind>(['jetstream', 'memory'])('webhooks over the %s bus', (kin
     // What registerWebhook accepts in the stack's users subgraph: the receiver is on loopback, over plain HTTP.
     process.env.GEOFED_WEBHOOK_ALLOW = 'loopback,http';
     bus = await openTestBus(kind);
-    t = await startTestStack('pglite');
+    t = await startTestStack(driver);
     receiver = await startWebhookReceiver((path, nth) => (path === '/flaky' ? (nth <= 2 ? 500 : 204) : path === '/down' ? (nth <= 3 ? 503 : 200) : 200));
     const eu = t.stack.databases.get('eu')!;
     const relay = startDatabaseRelay({ database: eu, scope: 'regional', region: 'eu', bus, settings: events });

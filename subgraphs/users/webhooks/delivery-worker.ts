@@ -52,14 +52,15 @@ export function startDeliveryWorker({ database, settings, random = Math.random }
   let again = false;
 
   async function claim(limit: number): Promise<Due[]> {
-    const now = new Date();
+    // The worker's own clock, which schedules the next attempts too: a delivery is never tried before its time.
+    const now = Date.now();
     return rowsOf<Due>(
       database.db,
-      sql`update webhook_deliveries d set lease_until = ${new Date(now.getTime() + leaseMs)}
+      sql`update webhook_deliveries d set lease_until = ${timestamp(now + leaseMs)}
           from webhook_endpoints e
           where d.endpoint_id = e.id and d.id in (
             select id from webhook_deliveries
-            where status = 'pending' and next_attempt_at <= ${now} and (lease_until is null or lease_until < ${now})
+            where status = 'pending' and next_attempt_at <= ${timestamp(now)} and (lease_until is null or lease_until < ${timestamp(now)})
             order by next_attempt_at limit ${limit} for update skip locked)
           returning d.id, d.tenant_id, d.payload, d.attempts, d.attempt_limit, e.url, e.secret`,
     );
@@ -104,9 +105,9 @@ export function startDeliveryWorker({ database, settings, random = Math.random }
     await database.db.transaction(async (transaction) => {
       const tx = transaction as unknown as Database;
       await tx.execute(sql`insert into webhook_attempts (delivery_id, attempt, tenant_id, started_at, status_code, error, latency_ms, retry_delay_ms)
-                           values (${due.id}, ${attempt}, ${due.tenant_id}, ${startedAt}, ${statusCode}, ${error}, ${latencyMs}, ${delay})`);
+                           values (${due.id}, ${attempt}, ${due.tenant_id}, ${timestamp(startedAt.getTime())}, ${statusCode}, ${error}, ${latencyMs}, ${delay})`);
       await tx.execute(sql`update webhook_deliveries set attempts = ${attempt}, status = ${status}, lease_until = null,
-                           next_attempt_at = ${new Date(Date.now() + (delay ?? 0))} where id = ${due.id}`);
+                           next_attempt_at = ${timestamp(Date.now() + (delay ?? 0))} where id = ${due.id}`);
     });
     if (dead) log.warn({ delivery: due.id, attempts: attempt }, 'webhook delivery dead after its last attempt');
   }
@@ -154,6 +155,11 @@ export function startDeliveryWorker({ database, settings, random = Math.random }
       await agent.close();
     },
   };
+}
+
+/** A timestamp parameter both drivers take (postgres.js under Drizzle refuses a Date in raw SQL). */
+function timestamp(ms: number) {
+  return sql`${new Date(ms).toISOString()}::timestamptz`;
 }
 
 /** What the delivery log says of an attempt that got no answer: never a stack, at most a line. */
