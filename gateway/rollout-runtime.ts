@@ -16,7 +16,6 @@ export interface RolloutRuntimeOptions {
   /** Builds the request path again (config-reload.ts): from the config file and the live versions. */
   readonly reload: () => Promise<unknown>;
   readonly registry: Registry;
-  readonly now?: () => number;
 }
 
 export type ApplyResult = { readonly ok: true; readonly entry: RolloutEntry } | { readonly ok: false; readonly problems: readonly string[]; readonly unavailable?: boolean };
@@ -43,11 +42,9 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private stopped = false;
-  private readonly now: () => number;
   private readonly rollbacks: Counter<'region' | 'subgraph' | 'version' | 'by'>;
 
   constructor(private readonly options: RolloutRuntimeOptions) {
-    this.now = options.now ?? Date.now;
     const { registry } = options;
     this.rollbacks = registeredMetric(
       registry,
@@ -115,7 +112,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
     const side: Side | undefined = label === live.canary ? 'canary' : label === live.stable ? 'stable' : undefined;
     if (side === undefined) return;
     const key = rolloutKey(region, subgraph);
-    const slot = Math.floor(this.now() / slotMs(config));
+    const slot = Math.floor(Date.now() / slotMs(config));
     const id = `${key}|${live.revision}|${side}|${slot}`;
     const batch = this.pending.get(id) ?? { key, revision: live.revision, side, slot, requests: 0, errors: 0, latency: {} };
     batch.requests += 1;
@@ -196,7 +193,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
   private async guard(): Promise<void> {
     const config = this.options.current();
     if (!config?.rollout.guard.enabled) return;
-    const slots = windowSlots(config, this.now());
+    const slots = windowSlots(config, Date.now());
     for (const [region, entries] of Object.entries(config.rollout.regions)) {
       for (const [subgraph, planned] of Object.entries(entries)) {
         const live = this.entry(region, subgraph);
@@ -214,7 +211,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
   }
 
   private async rollBack(key: RolloutKey, live: RolloutEntry, why: string): Promise<void> {
-    const at = new Date(this.now()).toISOString();
+    const at = new Date().toISOString();
     const version = live.canary!;
     const next: RolloutEntry = { ...live, percent: 0, revision: live.revision + 1, updatedAt: at, rollback: { at, by: 'guard', reason: why, version } };
     const expected = this.stored.get(key)?.revision ?? 0;
@@ -235,7 +232,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
         this.stored = await this.options.store.entries();
         const expected = this.stored.get(key)?.revision ?? 0;
         const running = this.entry(command.region, command.subgraph);
-        const next = nextEntry(config, running && { ...running, revision: expected }, command, new Date(this.now()));
+        const next = nextEntry(config, running && { ...running, revision: expected }, command, new Date());
         if ('problems' in next) return { ok: false, problems: next.problems };
         if (!(await this.options.store.write(key, next.entry, expected))) continue;
         this.stored.set(key, next.entry);
@@ -265,7 +262,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
   /** The window's slots now, for `rollout status` (rollout-status.ts). */
   windowSlots(): number[] {
     const config = this.config();
-    return config ? windowSlots(config, this.now()) : [];
+    return config ? windowSlots(config, Date.now()) : [];
   }
 
   get store(): RolloutStore {

@@ -53,7 +53,7 @@ export function addCounts(into: { requests: number; errors: number; latency: Rec
 const slotKey = (key: RolloutKey, revision: number, side: Side, slot: number) => `${key}|${revision}|${side}|${slot}`;
 
 /** One process's state: every gateway in it shares it; it is gone when the process stops. */
-export function memoryRolloutStore(now: () => number = Date.now): RolloutStore {
+export function memoryRolloutStore(): RolloutStore {
   const entries = new Map<RolloutKey, RolloutEntry>();
   const slots = new Map<string, { counts: ReturnType<typeof emptyCounts>; expiresAt: number }>();
   return {
@@ -67,7 +67,7 @@ export function memoryRolloutStore(now: () => number = Date.now): RolloutStore {
       return true;
     },
     async add(batches, ttlMs) {
-      const at = now();
+      const at = Date.now();
       for (const [id, slot] of slots) if (slot.expiresAt <= at) slots.delete(id);
       for (const batch of batches) {
         const id = slotKey(batch.key, batch.revision, batch.side, batch.slot);
