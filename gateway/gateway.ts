@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { keptMemoryBucketStore } from '../plugins/rate-limit/memory-store.js';
 import { ErrorCode, statusOfCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
@@ -96,6 +97,8 @@ export async function startGateway({
   // Hop nonces are the region's: every gateway of a region refuses a hop another one accepted, across reloads too.
   const nonceEndpoint = env.regionalUpstash[region] ?? env.upstash;
   const nonces = nonceEndpoint ? upstashNonceStore({ ...nonceEndpoint, keyPrefix: 'geofed:hop:', timeoutMs: config.rateLimits.storeTimeoutMs }) : memoryNonceStore(config.memory.hopNonces);
+  // Kept across reloads: a reload must not hand every tenant a full budget.
+  const memoryBuckets = keptMemoryBucketStore();
   const introspect = async (url: string) => {
     const answer = await postSignedGraphQL<{ _service: { sdl: string } }>(url, { query: '{ _service { sdl } }' }, { secret, timeoutMs: config.gateway.subgraphTimeoutMs });
     const sdl = answer.body.data?._service.sdl;
@@ -111,7 +114,7 @@ export async function startGateway({
     // Every variant of the subgraphs' versions (docs/rollouts.md) is composed too: a pipeline serves them all.
     const composed = await composeVariants(next, variantsOf(next), composer, supergraphSdl);
     if (!composed.ok) throw new ReloadRefused(composed.stage === 'sources' ? 'schema_source' : 'composition', composed.errors);
-    return buildPipeline({ config: next, supergraphSdl, supergraphs: composed.supergraphs, rollouts, env, metrics, nonces, plugins, ...(directory ? { directory } : {}), ...(observeSubgraphResponse ? { observeSubgraphResponse } : {}) });
+    return buildPipeline({ config: next, supergraphSdl, supergraphs: composed.supergraphs, rollouts, env, metrics, nonces, memoryBuckets, plugins, ...(directory ? { directory } : {}), ...(observeSubgraphResponse ? { observeSubgraphResponse } : {}) });
   };
 
   let phase: GatewayPhase = 'starting';

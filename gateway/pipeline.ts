@@ -3,7 +3,7 @@ import { parse } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { hasRegionalLiterals } from '../plugins/field-ownership.js';
 import { persistedQueries } from '../plugins/persisted-queries/index.js';
-import { memoryBucketStore } from '../plugins/rate-limit/memory-store.js';
+import type { BucketStore } from '../plugins/rate-limit/store.js';
 import { bucketStoreOf } from '../plugins/rate-limit/store-of.js';
 import type { NonceStore } from '../runtime/nonce-store.js';
 import type { BreakerState } from './circuit-breaker.js';
@@ -41,6 +41,8 @@ export interface PipelineOptions {
   readonly metrics: GatewayMetrics;
   /** Kept across reloads: a hop accepted before a reload is still refused after it. */
   readonly nonces: NonceStore;
+  /** Kept across reloads: the memory store's buckets at a bound (keptMemoryBucketStore), when there is no Upstash. */
+  readonly memoryBuckets: (maxBuckets: number) => BucketStore;
   /** @default the config's directory subgraph in the gateway's region */
   readonly directory?: TenantDirectory;
   readonly plugins: readonly ApolloServerPlugin<GatewayContext>[];
@@ -72,7 +74,7 @@ export interface Pipeline {
  * requests finish on the one they started with, so every key of
  * supergraph.yaml applies as it was read.
  */
-export async function buildPipeline({ config, supergraphSdl, supergraphs, env, metrics, nonces, directory, plugins, observeSubgraphResponse, rollouts }: PipelineOptions): Promise<Pipeline> {
+export async function buildPipeline({ config, supergraphSdl, supergraphs, env, metrics, nonces, memoryBuckets, directory, plugins, observeSubgraphResponse, rollouts }: PipelineOptions): Promise<Pipeline> {
   const region = config.gateway.region;
   const scopeOf = scopeLookup(config);
   const secret = env.subgraphSecrets.current;
@@ -94,7 +96,7 @@ export async function buildPipeline({ config, supergraphSdl, supergraphs, env, m
     return source;
   };
   const queryPlans = queryPlanStore(config.memory.queryPlanBytes);
-  const bucketStore = !config.rateLimits.enabled ? undefined : env.upstash ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : memoryBucketStore(Date.now, { maxBuckets: config.memory.rateLimitBuckets });
+  const bucketStore = !config.rateLimits.enabled ? undefined : env.upstash ? bucketStoreOf(env.upstash, config.rateLimits.storeTimeoutMs) : memoryBuckets(config.memory.rateLimitBuckets);
   const variants = new Map<string, VariantServer>();
   const persisted = persistedQueries({
     ...config.persistedQueries,

@@ -111,6 +111,26 @@ describe('a config-only reload', () => {
     expect((await postGraphQL(url(), laterQuery)).status).toBe(200);
   });
 
+  it('keeps what the memory store\'s budgets have spent across a reload', async () => {
+    const before = gateway.supergraph().configVersion;
+    editConfig((file) => {
+      file.rate_limits = { ...file.rate_limits, anonymous: { capacity: 1_000, refill_per_second: 0 } };
+    });
+    await reloadedFrom(before);
+    const remaining = async () => Number((await postGraphQL(url(), '{ products(first: 3) { id } }')).headers.get('ratelimit-remaining'));
+    const first = await remaining();
+    const second = await remaining();
+    const cost = first - second;
+    expect(cost).toBeGreaterThan(0);
+    const spent = gateway.supergraph().configVersion;
+    editConfig((file) => {
+      file.limits = { ...file.limits, max_aliases: 40 };
+    });
+    await reloadedFrom(spent);
+    // The same bucket goes on from where it was: a reload that reset it would answer 1000 − cost.
+    expect(await remaining()).toBe(second - cost);
+  });
+
   it('keeps a key read only at start, naming it in a log line', async () => {
     const lines: string[] = [];
     const stop = copyLogLines((line) => lines.push(line));

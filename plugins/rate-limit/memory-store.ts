@@ -37,3 +37,24 @@ export function memoryBucketStore(now: () => number = Date.now, { maxBuckets = d
     },
   };
 }
+
+/**
+ * The memory store of a gateway process, kept across hot reloads: a reload
+ * builds the request path anew, and must not hand every tenant a full budget.
+ * Each pipeline gets the same buckets (its close leaves them); a new
+ * `memory.rate_limit_buckets` starts them afresh at that bound.
+ */
+export function keptMemoryBucketStore(now: () => number = Date.now): (maxBuckets: number) => BucketStore & { readonly size: number } {
+  let kept: { readonly maxBuckets: number; readonly store: ReturnType<typeof memoryBucketStore> } | undefined;
+  return (maxBuckets) => {
+    if (kept?.maxBuckets !== maxBuckets) kept = { maxBuckets, store: memoryBucketStore(now, { maxBuckets }) };
+    const { store } = kept;
+    return {
+      get size() {
+        return store.size;
+      },
+      debit: (debits) => store.debit(debits),
+      close: async () => undefined,
+    };
+  };
+}
