@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import { globalStream, streamsOf } from '../protocol/event-routing.js';
@@ -15,8 +16,9 @@ export interface DirectoryEventsOptions {
   /** The directory of the pipeline being served: a reload builds a new one, so it is asked at every event. */
   readonly directory: () => TenantDirectory | undefined;
   /**
-   * Names this gateway process's consumer: each process keeps a cache of its
-   * own, so each needs every event. @default `<hostname>-<pid>`
+   * Names this gateway's consumer: each gateway keeps a cache of its own, so
+   * each needs every event (several may share a process: the dev runner's, a
+   * test's). @default `<hostname>-<pid>-<random>`
    */
   readonly instance?: string;
   readonly registry?: Registry;
@@ -42,7 +44,7 @@ const abandonedAfterMs = 60 * 60_000;
  * and a response's ETag is the hash of its body, so a changed product
  * changes it.
  */
-export async function startDirectoryInvalidation({ bus, settings, region, directory, instance = `${hostname()}-${process.pid}`, registry, onApplied }: DirectoryEventsOptions): Promise<RunningDirectoryEvents> {
+export async function startDirectoryInvalidation({ bus, settings, region, directory, instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, registry, onApplied }: DirectoryEventsOptions): Promise<RunningDirectoryEvents> {
   await bus.ensureStreams(streamsOf(layoutOf(settings, [region])));
   const consumer = await startConsumer({
     bus,
