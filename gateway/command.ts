@@ -12,7 +12,8 @@ const usage = `usage: geofed gateway [--config FILE]
        geofed gateway --supergraph FILE [--config FILE]
   --config FILE       geofed's supergraph.yaml (default: GEOFED_CONFIG, else supergraph.yaml)
   --supergraph FILE   drop-in mode: serve this composed supergraph at its routing URLs
-                      (--config then only supplies limits, cost, rate limits, caching, CORS, auth)`;
+                      (--config then only supplies limits, cost, rate limits, caching, CORS, auth,
+                      forwarded headers, subgraph limits, the breaker and memory bounds)`;
 
 /**
  * `geofed gateway` (`npm run gateway`): the gateway alone, as it is deployed in

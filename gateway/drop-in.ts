@@ -17,7 +17,7 @@ export function dropInConfig(supergraphFile: string, settingsFile?: string, env:
   const supergraphPath = resolve(supergraphFile);
   const graphs = routingUrls(supergraphPath);
   const settings = settingsFile ? (parseYaml(readFileSync(resolve(settingsFile), 'utf8')) as Record<string, unknown>) : {};
-  const keep = ['limits', 'cost', 'rate_limits', 'persisted_queries', 'cache_control', 'cors', 'auth', 'headers'];
+  const keep = ['limits', 'cost', 'rate_limits', 'persisted_queries', 'cache_control', 'cors', 'auth', 'headers', 'subgraph_limits', 'circuit_breaker', 'memory'];
   const gateway = (settings.gateway ?? {}) as Record<string, unknown>;
   const kept = Object.fromEntries(Object.entries(settings).filter(([key]) => keep.includes(key)));
   return configFromObject(

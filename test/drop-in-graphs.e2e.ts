@@ -75,6 +75,11 @@ describe('drop-in mode on another team\'s graph', () => {
     }
   });
 
+  it('reads subgraph_limits from --config: deduplication can be turned off', () => {
+    expect(dropInConfig(supergraphFile).subgraphLimits.dedup).toBe(true);
+    expect(dropInConfig(supergraphFile, settingsFile('subgraph_limits:\n  dedup: false\n  max_in_flight: 8\n')).subgraphLimits).toMatchObject({ dedup: false, maxInFlight: 8 });
+  });
+
   it('refuses a config that would forward x-geofed-* or a connection header, naming the key', () => {
     expect(() => dropInConfig(supergraphFile, settingsFile('headers:\n  forward: [host]\n'))).toThrow(/headers\.forward\.0: a header of the connection/);
     expect(() => dropInConfig(supergraphFile, settingsFile('headers:\n  forward: [X-Geofed-Tenant]\n'))).toThrow(ConfigError);
