@@ -9,6 +9,7 @@ import { gatewayEnv } from '../gateway/env.js';
 import { startGateway } from '../gateway/gateway.js';
 import { firstUserOf } from '../subgraphs/shared/seed-data.js';
 import { devToken, postGraphQL, startTestStack, type TestStack } from './fixtures/stack.js';
+import { waitFor } from './fixtures/wait.js';
 
 // GraphiQL at GET /graphql (docs/landing-page.md): served by the gateway itself from npm packages, nothing from
 // another origin; off in production unless gateway.landing_page says so; a GET with a query stays GraphQL.
@@ -156,7 +157,10 @@ describe('the landing page, outside production', () => {
       await page.keyboard.insertText('{ products(first: 2) { name } }');
       await page.locator('.graphiql-execute-button').click();
       const responseText = "document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror?.getValue() ?? ''";
-      await page.waitForFunction(`(${responseText}).includes(${JSON.stringify(names[1])})`, undefined, { timeout: 30_000 });
+      // Polled through page.evaluate (the DevTools protocol, outside the page's CSP): waitForFunction evaluates its
+      // predicate inside the page, which the page's own `script-src 'self'` refuses.
+      const shownResponse = (until: string) => waitFor(async () => (await page.evaluate(responseText)) as string, { until: (text) => text.includes(until), timeoutMs: 30_000, intervalMs: 100, what: `GraphiQL's response pane to show ${until}` });
+      await shownResponse(names[1]!);
       const shown = (await page.evaluate(responseText)) as string;
       expect((JSON.parse(shown) as { data: unknown }).data).toEqual({ products: names.map((name) => ({ name })) });
       // A tenant's personal data: the token goes in GraphiQL's Headers tab, and the operation through the gateway's residency rules.
@@ -175,7 +179,7 @@ describe('the landing page, outside production', () => {
       await page.keyboard.press('Backspace');
       await page.keyboard.insertText('{ me { name } }');
       await page.locator('.graphiql-execute-button').click();
-      await page.waitForFunction(`(${responseText}).includes(${JSON.stringify(myName)})`, undefined, { timeout: 30_000 });
+      await shownResponse(myName);
       expect((JSON.parse((await page.evaluate(responseText)) as string) as { data: unknown }).data).toEqual({ me: { name: myName } });
       // The token was sent, never stored: GraphiQL's tabs and history in localStorage carry no header.
       const stored = (await page.evaluate('JSON.stringify(Object.entries(window.localStorage))')) as string;
