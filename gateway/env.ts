@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretProblem, subgraphSecrets, type SubgraphSecrets } from '../protocol/secrets.js';
+import { eventsSettings, type EventsSettings } from '../runtime/events/settings.js';
 import { parseSettings, setVariables } from '../runtime/settings.js';
 import { ConfigError } from './config-error.js';
 
@@ -75,6 +76,8 @@ export type GatewayEnv = z.output<typeof gatewayVariables> & {
   readonly subgraphUrls: Readonly<Record<string, string>>;
   /** Each region's own Upstash Redis (`UPSTASH_REDIS_REST_URL_<REGION>`, `_TOKEN_<REGION>`), by lower-case region. */
   readonly regionalUpstash: Readonly<Record<string, { readonly url: string; readonly token: string }>>;
+  /** The event bus the gateway consumes catalog events from (GEOFED_NATS_URL, else this process's; docs/events.md). */
+  readonly events: EventsSettings;
 };
 
 /** Reads the gateway's variables once; a bad value stops start-up with a message naming it. */
@@ -84,6 +87,7 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
     ...parseSettings(gatewayVariables, set, 'the environment', ConfigError),
     subgraphUrls: Object.fromEntries(Object.entries(set).filter(([name]) => name.startsWith('GEOFED_SUBGRAPH_URL_'))),
     regionalUpstash: regionalStores(set),
+    events: eventsSettings(env),
   };
 }
 

@@ -25,6 +25,7 @@ import { RolloutRuntime } from './rollout-runtime.js';
 import { memoryRolloutStore } from './rollout-store.js';
 import { upstashRolloutStore } from './rollout-upstash-store.js';
 import { probeSubgraphs, type HealthTarget } from './subgraph-health.js';
+import { startGatewayEvents } from './tenant-invalidation.js';
 import type { TenantDirectory } from './tenant-directory.js';
 import { composeVariants, variantsOf } from './variants.js';
 import { instanceName, labelsOf, versionOf } from './versions.js';
@@ -162,6 +163,8 @@ export async function startGateway({
     await rolloutStore.close();
     throw error;
   }
+  // Catalog events (docs/events.md) drop a changed or suspended tenant's cached entry at once, instead of at its TTL.
+  const events = await startGatewayEvents({ settings: env.events, region, registry: metrics.registry, directory: () => serving()?.memory.tenants });
   phase = 'ready';
   rollouts.start();
   logger.info({ url: listener.url, region, version: reloader.status().version, config_version: reloader.status().configVersion }, 'gateway ready');
@@ -185,6 +188,7 @@ export async function startGateway({
       const drainMs = running.current().config.gateway.drainTimeoutMs;
       await listener.stop(drainMs);
       await running.current().retire(drainMs);
+      await events.stop();
       await rollouts.stop();
       await admin?.stop(0);
       await nonces.close();
