@@ -150,7 +150,9 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
 
   /** One poll: counts out, state in, a rebuild if the versions changed, the guard. */
   async tick(): Promise<void> {
-    if (this.ticking) return;
+    // Without another version of any subgraph there is nothing to roll out, and nothing to ask a shared store for.
+    const config = this.options.current();
+    if (this.ticking || !config || config.subgraphs.every((subgraph) => Object.keys(subgraph.versions).length === 0)) return;
     this.ticking = true;
     try {
       await this.flush();
