@@ -174,6 +174,5 @@ const table = [
 ].join('\n');
 const loadAfter = loadavg()[0]!;
 const machine = `${availableParallelism()} cores, 1-minute load average ${loadBefore.toFixed(2)} before the first start, ${loadAfter.toFixed(2)} after the last`;
-const checkout = repo === resolve('.') ? '' : ` of ${repo}`;
-report('start', `npm start${checkout}: spawn to banner, cold, warm and in memory (${machine})`, table, { repo, machine: { ...note, uptimeAfter: uptime(), loadBefore, loadAfter }, starts });
+report('start', `npm start at ${note.commit}: spawn to banner, cold, warm and in memory (${machine})`, table, { repo, machine: { ...note, uptimeAfter: uptime(), loadBefore, loadAfter }, starts });
 process.exit(starts.every((s) => s.drained) ? 0 : 1);
