@@ -9,23 +9,31 @@ import { progress } from './harness/progress.js';
 import { machineNote, uptime } from './harness/results.js';
 import { percentile, report } from './report.js';
 
-// `npm run bench -- --only start [--runs 5] [--repo DIR]`: how long `npm start` takes to its banner, as a user
-// runs it (`npm start -s` in a process group of its own), cold (an empty data folder), warm (the same folder
+// `npm run bench -- --only start [--runs 5] [--repo DIR]...`: how long `npm start` takes to its banner, as a
+// user runs it (`npm start -s` in a process group of its own), cold (an empty data folder), warm (the same folder
 // again), in memory (--memory), and once as the first start on a machine (a fresh TMPDIR: neither PGlite's
 // initdb templates nor tsx's cache of transformed files). Each start is timed from spawn to the banner line,
 // beside the banner's own figure and the moment of each progress line; then SIGINT to the group, as Ctrl-C sends
 // it, and the exit is awaited. The CPU seconds the node process had used by its banner (Linux: /proc) tell what a
 // start costs apart from what else the machine was doing: on an idle machine the main thread's is about the least
-// a start can take. `--repo` times another checkout (a commit before a change) with this script.
-const { values } = parseArgs({ allowPositionals: true, strict: false, options: { runs: { type: 'string', default: '5' }, repo: { type: 'string', default: '.' } } });
+// a start can take. Each `--repo` is a checkout to time (default this one): with two (a commit before a change
+// and after it), every round runs each in turn, so that both meet the same load of a machine that is shared.
+const { values } = parseArgs({ allowPositionals: true, strict: false, options: { runs: { type: 'string', default: '5' }, repo: { type: 'string', multiple: true } } });
 const runs = Number(values.runs);
-const repo = resolve(String(values.repo));
 /** Past this a start is reported as hung rather than waited for. */
 const startDeadlineMs = 180_000;
 
 type Mode = 'first on the machine' | 'cold' | 'warm' | 'memory';
 
+/** A checkout to time: its folder, its commit and its supergraph.yaml on free ports. */
+interface Checkout {
+  readonly dir: string;
+  readonly commit: string;
+  readonly config: string;
+}
+
 interface Start {
+  readonly commit: string;
   readonly mode: Mode;
   /** From spawn to the line "geofed is ready in". */
   readonly wallMs: number;
@@ -76,7 +84,7 @@ function cpuOf(npmPid: number): Start['cpu'] {
 }
 
 /** The checkout's supergraph.yaml with every port moved to a free one and its schema paths absolute. */
-async function configOnFreePorts(): Promise<string> {
+async function configOnFreePorts(repo: string): Promise<string> {
   const text = readFileSync(join(repo, 'supergraph.yaml'), 'utf8');
   const moved = new Map<string, number>();
   for (const [, port] of text.matchAll(/127\.0\.0\.1:(\d+)/g)) if (!moved.has(port!)) moved.set(port!, await freePort());
@@ -86,10 +94,10 @@ async function configOnFreePorts(): Promise<string> {
   return file;
 }
 
-async function timeStart(mode: Mode, config: string, dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Start> {
+async function timeStart({ dir, commit, config }: Checkout, mode: Mode, dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Start> {
   const spawned = performance.now();
   const child = spawn('npm', ['start', '-s', ...(mode === 'memory' ? ['--', '--memory'] : [])], {
-    cwd: repo,
+    cwd: dir,
     env: { ...process.env, GEOFED_CONFIG: config, GEOFED_DATA_DIR: dataDir, LOG_LEVEL: 'info', GEOFED_AUDIT_LOG: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -124,35 +132,43 @@ async function timeStart(mode: Mode, config: string, dataDir: string, env: NodeJ
   child.stdout.on('data', (chunk: Buffer) => (rest += chunk.toString()));
   const exit = await exited;
   const drained = rest.includes('"msg":"drained and stopped"');
-  const start: Start = { mode, wallMs, bannerSeconds, progress: steps, cpu, stopMs: performance.now() - signalled, exit, drained };
-  progress(`${mode}: banner after ${(wallMs / 1_000).toFixed(1)} s (its figure ${bannerSeconds} s), CPU ${cpu ? `${cpu.mainThread} s main thread, ${cpu.process} s process` : 'n/a'}, ${drained ? 'drained and stopped' : `not drained (npm exit ${exit})`}`);
+  const start: Start = { commit, mode, wallMs, bannerSeconds, progress: steps, cpu, stopMs: performance.now() - signalled, exit, drained };
+  progress(`${commit} ${mode}: banner after ${(wallMs / 1_000).toFixed(1)} s (its figure ${bannerSeconds} s), CPU ${cpu ? `${cpu.mainThread} s main thread, ${cpu.process} s process` : 'n/a'}, ${drained ? 'drained and stopped' : `not drained (npm exit ${exit})`}`);
   return start;
 }
 
-const config = await configOnFreePorts();
-// The commit of the checkout timed, which --repo may make another than this script's.
-const note = { ...machineNote(), commit: execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() };
+const checkouts: Checkout[] = await Promise.all(
+  ((values.repo as string[] | undefined) ?? ['.']).map(async (path) => {
+    const dir = resolve(path);
+    return { dir, commit: execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(), config: await configOnFreePorts(dir) };
+  }),
+);
+const note = machineNote();
 const loadBefore = loadavg()[0]!;
 const starts: Start[] = [];
-const firstTmp = mkdtempSync(join(tmpdir(), 'geofed-bench-tmp-'));
-const firstData = mkdtempSync(join(tmpdir(), 'geofed-bench-data-'));
-try {
-  starts.push(await timeStart('first on the machine', config, firstData, { TMPDIR: firstTmp }));
-} finally {
-  rmSync(firstTmp, { recursive: true, force: true });
-  rmSync(firstData, { recursive: true, force: true });
-}
-for (let run = 0; run < runs; run += 1) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'geofed-bench-data-'));
+for (const checkout of checkouts) {
+  const firstTmp = mkdtempSync(join(tmpdir(), 'geofed-bench-tmp-'));
+  const firstData = mkdtempSync(join(tmpdir(), 'geofed-bench-data-'));
   try {
-    starts.push(await timeStart('cold', config, dataDir));
-    starts.push(await timeStart('warm', config, dataDir));
-    starts.push(await timeStart('memory', config, dataDir));
+    starts.push(await timeStart(checkout, 'first on the machine', firstData, { TMPDIR: firstTmp }));
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(firstTmp, { recursive: true, force: true });
+    rmSync(firstData, { recursive: true, force: true });
   }
 }
-rmSync(resolve(config, '..'), { recursive: true, force: true });
+for (let run = 0; run < runs; run += 1) {
+  for (const checkout of checkouts) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'geofed-bench-data-'));
+    try {
+      starts.push(await timeStart(checkout, 'cold', dataDir));
+      starts.push(await timeStart(checkout, 'warm', dataDir));
+      starts.push(await timeStart(checkout, 'memory', dataDir));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+for (const { config } of checkouts) rmSync(resolve(config, '..'), { recursive: true, force: true });
 
 const seconds = (ms: number) => (ms / 1_000).toFixed(1);
 const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 0.5);
@@ -162,17 +178,18 @@ const spread = (values: readonly number[]) => {
 };
 const modes: Mode[] = ['first on the machine', 'cold', 'warm', 'memory'];
 const table = [
-  "| start | runs | spawn → banner s, median (min–max) | banner's figure s, median | CPU s by the banner, main thread / process, median | SIGINT → exit s, median | drained on SIGINT | progress lines (median s since spawn) |",
-  '|---|---|---|---|---|---|---|---|',
-  ...modes.map((mode) => {
-    const of = starts.filter((s) => s.mode === mode);
+  "| commit | start | runs | spawn → banner s, median (min–max) | banner's figure s, median | CPU s by the banner, main thread / process, median | SIGINT → exit s, median | drained on SIGINT | progress lines (median s since spawn) |",
+  '|---|---|---|---|---|---|---|---|---|',
+  ...checkouts.flatMap(({ commit }) => modes.map((mode) => ({ commit, mode }))).map(({ commit, mode }) => {
+    const of = starts.filter((s) => s.commit === commit && s.mode === mode);
     const steps = of[0]!.progress.map((step, i) => `${step.line.replace(/\|/g, '/')} @${seconds(median(of.map((s) => s.progress[i]?.atMs ?? Number.NaN)))}`);
     const cpus = of.flatMap((s) => (s.cpu ? [s.cpu] : []));
     const cpu = cpus.length === 0 ? 'n/a' : `${median(cpus.map((c) => c.mainThread)).toFixed(1)} / ${median(cpus.map((c) => c.process)).toFixed(1)}`;
-    return `| ${mode} | ${of.length} | ${spread(of.map((s) => s.wallMs))} | ${median(of.map((s) => s.bannerSeconds)).toFixed(1)} | ${cpu} | ${seconds(median(of.map((s) => s.stopMs)))} | ${of.filter((s) => s.drained).length} of ${of.length} | ${steps.join('<br>') || '(none)'} |`;
+    return `| ${commit} | ${mode} | ${of.length} | ${spread(of.map((s) => s.wallMs))} | ${median(of.map((s) => s.bannerSeconds)).toFixed(1)} | ${cpu} | ${seconds(median(of.map((s) => s.stopMs)))} | ${of.filter((s) => s.drained).length} of ${of.length} | ${steps.join('<br>') || '(none)'} |`;
   }),
 ].join('\n');
 const loadAfter = loadavg()[0]!;
 const machine = `${availableParallelism()} cores, 1-minute load average ${loadBefore.toFixed(2)} before the first start, ${loadAfter.toFixed(2)} after the last`;
-report('start', `npm start at ${note.commit}: spawn to banner, cold, warm and in memory (${machine})`, table, { repo, machine: { ...note, uptimeAfter: uptime(), loadBefore, loadAfter }, starts });
+const interleaved = checkouts.length > 1 ? ', each round running each commit in turn' : '';
+report('start', `npm start at ${checkouts.map((c) => c.commit).join(' and ')}: spawn to banner, cold, warm and in memory (${machine}${interleaved})`, table, { checkouts, machine: { ...note, uptimeAfter: uptime(), loadBefore, loadAfter }, starts });
 process.exit(starts.every((s) => s.drained) ? 0 : 1);
