@@ -182,8 +182,8 @@ describe('the landing page, outside production', () => {
       await shownResponse(myName);
       expect((JSON.parse((await page.evaluate(responseText)) as string) as { data: unknown }).data).toEqual({ me: { name: myName } });
       // The token was sent, never stored: GraphiQL's tabs and history in localStorage carry no header.
-      const stored = (await page.evaluate('JSON.stringify(Object.entries(window.localStorage))')) as string;
-      expect(stored).toContain('me { name }');
+      // GraphiQL writes its tabs to localStorage after a debounce: waited for, not assumed.
+      const stored = await waitFor(async () => (await page.evaluate('JSON.stringify(Object.entries(window.localStorage))')) as string, { until: (text) => text.includes('me { name }'), timeoutMs: 15_000, intervalMs: 100, what: 'GraphiQL to store the operation it ran' });
       expect(stored).not.toContain(token);
       mkdirSync(outputDir, { recursive: true });
       await page.screenshot({ path: join(outputDir, 'graphiql.png') });
