@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { apolloRoute } from '../../runtime/apollo-http.js';
-import { startHttpServer } from '../../runtime/http-server.js';
+import { serveApolloPeer } from './serve-apollo.js';
 
 // tsx (which loads this file) turns source maps on for the whole process; a peer runs as plain
 // JavaScript would, without them (with them every Error's stack is mapped: agent-base, under
@@ -23,13 +22,4 @@ if (!supergraphPath) {
 const gateway = new ApolloGateway({ supergraphSdl: readFileSync(supergraphPath, 'utf8') });
 const server = new ApolloServer({ gateway, stopOnTerminationSignals: false });
 await server.start();
-const http = await startHttpServer({ routes: { '/graphql': apolloRoute(server, { maxBodyBytes: 1_048_576, context: async () => ({}) }) } });
-console.log(`ready ${http.url}/graphql`);
-
-const stop = async () => {
-  await http.stop(1_000);
-  await server.stop();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+await serveApolloPeer(server, async () => ({}));

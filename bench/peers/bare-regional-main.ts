@@ -4,9 +4,8 @@ import { ApolloServer } from '@apollo/server';
 import { gatewayEnv } from '../../gateway/env.js';
 import { signingFetcher } from '../../gateway/signing-fetcher.js';
 import { callerHeaders } from '../../protocol/signed-context.js';
-import { apolloRoute } from '../../runtime/apollo-http.js';
-import { startHttpServer } from '../../runtime/http-server.js';
 import { benchTenantHeader, meTenants } from '../me-query/tenants.js';
+import { serveApolloPeer } from './serve-apollo.js';
 
 // tsx (which loads this file) turns source maps on for the whole process; a peer runs as plain
 // JavaScript would, without them (with them every Error's stack is mapped: agent-base, under
@@ -56,17 +55,4 @@ const gateway = new ApolloGateway({
 });
 const server = new ApolloServer<Context>({ gateway, stopOnTerminationSignals: false });
 await server.start();
-const route = apolloRoute(server, {
-  maxBodyBytes: 1_048_576,
-  context: async (req) => ({ tenant: meTenants.find((t) => t.tenantId === req.headers[benchTenantHeader]) }),
-});
-const http = await startHttpServer({ routes: { '/graphql': route } });
-console.log(`ready ${http.url}/graphql`);
-
-const stop = async () => {
-  await http.stop(1_000);
-  await server.stop();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+await serveApolloPeer(server, async (req) => ({ tenant: meTenants.find((t) => t.tenantId === req.headers[benchTenantHeader]) }));
