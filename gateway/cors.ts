@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
 
@@ -32,7 +32,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrig
   if (req.method !== 'OPTIONS') return false;
   res.setHeader('cache-control', 'no-store');
   if (!allowed) {
-    writeGraphQLError(res, statusOfCode.CORS_ORIGIN_REFUSED, refusalMessage(origin, allowedOrigins), ErrorCode.CORS_ORIGIN_REFUSED);
+    writeGraphQLError(res, ErrorCode.CORS_ORIGIN_REFUSED, refusalMessage(origin, allowedOrigins));
     return true;
   }
   res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { keptMemoryBucketStore } from '../plugins/rate-limit/memory-store.js';
-import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
 import { startHttpServer, writeGraphQLError, type RouteHandler, type RunningHttpServer } from '../runtime/http-server.js';
@@ -135,7 +135,7 @@ export async function startGateway({
     const started = process.hrtime.bigint();
     const pipeline = serving();
     if (!pipeline) {
-      writeGraphQLError(res, statusOfCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.', ErrorCode.GATEWAY_NOT_READY);
+      writeGraphQLError(res, ErrorCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.');
       return;
     }
     const caller = await logFields.run({ gateway_region: region }, () => pipeline.serve(req, res, url));

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Counter, type Registry } from 'prom-client';
 import { Agent, request } from 'undici';
-import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { logger } from '../runtime/logger.js';
 import { registeredMetric } from '../runtime/registered-metric.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
@@ -55,7 +55,7 @@ export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }
     forwarded.inc({ home_region: home, outcome: 'unavailable' });
     if (res.headersSent) return void res.destroy();
     res.setHeader('cache-control', 'no-store');
-    writeGraphQLError(res, statusOfCode.REGION_UNAVAILABLE, `The tenant's home region (${home}) cannot be reached; its operations are executed only there. Retry later.`, ErrorCode.REGION_UNAVAILABLE);
+    writeGraphQLError(res, ErrorCode.REGION_UNAVAILABLE, `The tenant's home region (${home}) cannot be reached; its operations are executed only there. Retry later.`);
   };
   return {
     async forward(req, res, body, home) {
@@ -83,7 +83,7 @@ export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }
         forwarded.inc({ home_region: home, outcome: 'rejected' });
         logger.error({ home }, 'the home gateway refused this gateway\'s hop signature: GEOFED_GATEWAY_HOP_SECRET differs between the regions\' gateways (or their clocks are apart)');
         res.setHeader('cache-control', 'no-store');
-        return writeGraphQLError(res, statusOfCode.REGION_REJECTED_GATEWAY, `The tenant's home region (${home}) refused this gateway: the deployment is misconfigured, not your request. Retry later.`, ErrorCode.REGION_REJECTED_GATEWAY);
+        return writeGraphQLError(res, ErrorCode.REGION_REJECTED_GATEWAY, `The tenant's home region (${home}) refused this gateway: the deployment is misconfigured, not your request. Retry later.`);
       }
       res.statusCode = answer.statusCode;
       for (const [name, value] of Object.entries(answer.headers)) {

@@ -1,4 +1,4 @@
-import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { readRawBody, writeBodyError } from '../runtime/apollo-http.js';
 import { writeGraphQLError, writeJson, type RouteHandler } from '../runtime/http-server.js';
 import type { NonceStore } from '../runtime/nonce-store.js';
@@ -42,30 +42,30 @@ export function rolloutRoute({ runtime, config, secrets, windowSeconds, nonces }
       fresh = signed && (await nonces.claim(check.nonce, windowSeconds * 1_000));
     } catch (error) {
       const message = `The gateway cannot check this request's nonce (${(error as Error).message}); nothing was changed. Retry.`;
-      return writeGraphQLError(res, statusOfCode.ROLLOUT_STORE_UNAVAILABLE, message, ErrorCode.ROLLOUT_STORE_UNAVAILABLE);
+      return writeGraphQLError(res, ErrorCode.ROLLOUT_STORE_UNAVAILABLE, message);
     }
     if (!fresh) {
       const why = !check.hop ? 'it is not signed' : !check.ok ? check.reason : check.from !== operatorSigner ? 'it is not signed by an operator' : 'it was received before';
-      return writeGraphQLError(res, statusOfCode.UNAUTHENTICATED, `Refused: ${why}. Rollout commands are signed with GEOFED_ADMIN_SECRET; npx geofed rollout signs them.`, ErrorCode.UNAUTHENTICATED);
+      return writeGraphQLError(res, ErrorCode.UNAUTHENTICATED, `Refused: ${why}. Rollout commands are signed with GEOFED_ADMIN_SECRET; npx geofed rollout signs them.`);
     }
     const serving = config();
-    if (!serving) return writeGraphQLError(res, statusOfCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.', ErrorCode.GATEWAY_NOT_READY);
+    if (!serving) return writeGraphQLError(res, ErrorCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.');
     if (req.method === 'GET') return writeJson(res, 200, await rolloutStatus(runtime, serving));
-    if (req.method !== 'POST') return writeGraphQLError(res, statusOfCode.BAD_REQUEST, '/rollout answers GET (the status) and POST (a command).', ErrorCode.BAD_REQUEST);
+    if (req.method !== 'POST') return writeGraphQLError(res, ErrorCode.BAD_REQUEST, '/rollout answers GET (the status) and POST (a command).');
     let parsed;
     try {
       parsed = rolloutCommand.safeParse(JSON.parse(body.raw.toString('utf8')));
     } catch (error) {
-      return writeGraphQLError(res, statusOfCode.BAD_REQUEST, `The command is not JSON: ${(error as Error).message}`, ErrorCode.BAD_REQUEST);
+      return writeGraphQLError(res, ErrorCode.BAD_REQUEST, `The command is not JSON: ${(error as Error).message}`);
     }
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'command'}: ${issue.message}`);
-      return writeGraphQLError(res, statusOfCode.BAD_REQUEST, `The command is not valid: ${problems.join('; ')}`, ErrorCode.BAD_REQUEST);
+      return writeGraphQLError(res, ErrorCode.BAD_REQUEST, `The command is not valid: ${problems.join('; ')}`);
     }
     const applied = await runtime.apply(parsed.data);
     if (!applied.ok) {
       const code = applied.unavailable ? ErrorCode.ROLLOUT_STORE_UNAVAILABLE : ErrorCode.BAD_REQUEST;
-      return writeGraphQLError(res, statusOfCode[code], applied.problems.join('; '), code);
+      return writeGraphQLError(res, code, applied.problems.join('; '));
     }
     writeJson(res, 200, { entry: applied.entry, status: await rolloutStatus(runtime, config() ?? serving) });
   };

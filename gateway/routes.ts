@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { ErrorCode, statusOfCode } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { executeApolloRequest, readRequestBody, writeBodyError } from '../runtime/apollo-http.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
@@ -99,6 +99,6 @@ export function graphqlRoute(options: GraphqlRouteOptions): (req: IncomingMessag
 function refuse(res: ServerResponse, code: typeof ErrorCode.GATEWAY_SIGNATURE_REFUSED | typeof ErrorCode.RESIDENCY_VIOLATION, message: string): null {
   logger.warn({ code }, 'refused a forwarded request');
   res.setHeader('cache-control', 'no-store');
-  writeGraphQLError(res, statusOfCode[code], message, code);
+  writeGraphQLError(res, code, message);
   return null;
 }

@@ -1,5 +1,5 @@
 import type { GraphQLResponse } from '@apollo/server';
-import { geofedError } from './errors.js';
+import { ErrorCode, geofedError } from './errors.js';
 import { clientHeaders } from './headers.js';
 
 // A PostgreSQL LSN as pg_current_wal_lsn() prints it: two hex numbers of up to 32 bits.
@@ -9,7 +9,7 @@ const lsnPattern = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
 export function parseConsistencyToken(value: string | string[] | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !lsnPattern.test(value)) {
-    throw geofedError('BAD_REQUEST', `The ${clientHeaders.consistency} header must be the token a write returned (like "0/16B3748"), got "${String(value).slice(0, 40)}".`);
+    throw geofedError(ErrorCode.BAD_REQUEST, `The ${clientHeaders.consistency} header must be the token a write returned (like "0/16B3748"), got "${String(value).slice(0, 40)}".`);
   }
   return value.toUpperCase();
 }

@@ -6,7 +6,7 @@ import { GraphQLError } from 'graphql';
  * Apollo Server and the project's own. A response whose `data` is null or
  * absent gets the status of its first error's code.
  */
-export const statusOfCode = {
+const statuses = {
   UNAUTHENTICATED: 401,
   // A subgraph's or home gateway's refusal of a gateway's signature (missing, forged, out of its window, replayed).
   GATEWAY_SIGNATURE_REFUSED: 401,
@@ -43,10 +43,13 @@ export const statusOfCode = {
   INTERNAL_SERVER_ERROR: 500,
 } as const satisfies Record<string, number>;
 
-export type ErrorCode = keyof typeof statusOfCode;
+export type ErrorCode = keyof typeof statuses;
+
+/** The registry by code; `ErrorCode` is the set of its keys, so a code is added by adding its status above. */
+export const statusOfCode: Readonly<Record<ErrorCode, number>> = statuses;
 
 /** The codes by name, so code never spells one as a raw string. */
-export const ErrorCode = Object.fromEntries(Object.keys(statusOfCode).map((code) => [code, code])) as { readonly [Code in ErrorCode]: Code };
+export const ErrorCode = Object.fromEntries(Object.keys(statuses).map((code) => [code, code])) as { readonly [Code in ErrorCode]: Code };
 
 /** The status of a code a peer sent, or undefined for a code outside the registry. */
 export function statusOf(code: unknown): number | undefined {

@@ -52,16 +52,16 @@ export async function writeApolloResponse(res: ServerResponse, response: HTTPGra
 }
 
 /**
- * Answers a body refused before it was read whole. After a 413 the connection
+ * Answers a body refused before it was read whole. After an oversized body the connection
  * is closed: the rest of the body is never read, and a next request on the
  * same keep-alive connection would wait behind it unanswered.
  */
 export function writeBodyError(res: ServerResponse, error: BodyError): void {
-  if (error.status === 413) res.setHeader('connection', 'close');
-  writeGraphQLError(res, error.status, error.message, error.code);
+  if (error.code === ErrorCode.PAYLOAD_TOO_LARGE) res.setHeader('connection', 'close');
+  writeGraphQLError(res, error.code, error.message);
 }
 
-export type BodyError = { ok: false; status: 400 | 413; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
+export type BodyError = { ok: false; code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.PAYLOAD_TOO_LARGE; message: string };
 export type RawBody = { ok: true; raw: Buffer } | BodyError;
 export type RequestBody = { ok: true; raw: Buffer; parsed: unknown } | BodyError;
 
@@ -73,7 +73,7 @@ export async function readRawBody(req: IncomingMessage, maxBytes: number): Promi
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) {
-      return { ok: false, status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: `request body is larger than ${maxBytes} bytes` };
+      return { ok: false, code: ErrorCode.PAYLOAD_TOO_LARGE, message: `request body is larger than ${maxBytes} bytes` };
     }
     chunks.push(chunk);
   }
@@ -98,6 +98,6 @@ export function parseRequestBody(req: IncomingMessage, raw: Buffer): RequestBody
   try {
     return { ok: true, raw, parsed: JSON.parse(text) as unknown };
   } catch (error) {
-    return { ok: false, status: 400, code: ErrorCode.BAD_REQUEST, message: `request body is not valid JSON: ${(error as Error).message}` };
+    return { ok: false, code: ErrorCode.BAD_REQUEST, message: `request body is not valid JSON: ${(error as Error).message}` };
   }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, type ErrorCode as Code } from '../protocol/errors.js';
+import { ErrorCode, statusOfCode, type ErrorCode as Code } from '../protocol/errors.js';
 import { logger } from './logger.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -37,13 +37,13 @@ export async function startHttpServer({ host = '127.0.0.1', port = 0, routes, on
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes[url.pathname];
     if (!route) {
-      writeGraphQLError(res, 404, `no route ${url.pathname}: GraphQL is served on /graphql`, ErrorCode.NOT_FOUND);
+      writeGraphQLError(res, ErrorCode.NOT_FOUND, `no route ${url.pathname}: GraphQL is served on /graphql`);
       return;
     }
     route(req, res, url).catch((error: unknown) => {
       // A route that throws is a bug; answer without echoing its message (it may name internals).
       process.emitWarning(`route ${url.pathname} failed: ${(error as Error).stack ?? String(error)}`);
-      if (!res.headersSent) writeGraphQLError(res, 500, 'Internal server error', ErrorCode.INTERNAL_SERVER_ERROR);
+      if (!res.headersSent) writeGraphQLError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
       else res.destroy();
     });
   });
@@ -78,7 +78,7 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, he
   res.end(text);
 }
 
-/** A GraphQL-shaped error answered outside Apollo (bad bodies, refused signatures, unknown routes). */
-export function writeGraphQLError(res: ServerResponse, status: number, message: string, code: Code): void {
-  writeJson(res, status, { errors: [{ message, extensions: { code } }] });
+/** A GraphQL-shaped error answered outside Apollo (bad bodies, refused signatures, unknown routes), with its code's status. */
+export function writeGraphQLError(res: ServerResponse, code: Code, message: string): void {
+  writeJson(res, statusOfCode[code], { errors: [{ message, extensions: { code } }] });
 }

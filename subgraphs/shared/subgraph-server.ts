@@ -13,7 +13,7 @@ import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/htt
 import { describeError } from '../../runtime/error-report.js';
 import { logger } from '../../runtime/logger.js';
 import { memoryNonceStore } from '../../runtime/nonce-store.js';
-import { ErrorCode, statusOfCode } from '../../protocol/errors.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { nulCharacterError } from '../../protocol/input-rules.js';
 import { verifySignedRequest, type SignedCaller, type VerifyResult } from '../../protocol/signed-context.js';
 import type { Registry } from 'prom-client';
@@ -147,20 +147,20 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
     }
     if (!verified.ok) {
       log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
-      return writeGraphQLError(res, statusOfCode.GATEWAY_SIGNATURE_REFUSED, `Refused: ${verified.reason}.`, ErrorCode.GATEWAY_SIGNATURE_REFUSED);
+      return writeGraphQLError(res, ErrorCode.GATEWAY_SIGNATURE_REFUSED, `Refused: ${verified.reason}.`);
     }
     // A request replayed within the window (a captured mutation, say) runs once only.
     if (!(await nonces.claim(verified.nonce, security.windowSeconds * 1_000))) {
       log.warn('refused a replayed request');
-      return writeGraphQLError(res, statusOfCode.GATEWAY_SIGNATURE_REFUSED, 'Refused: this signed request was received before.', ErrorCode.GATEWAY_SIGNATURE_REFUSED);
+      return writeGraphQLError(res, ErrorCode.GATEWAY_SIGNATURE_REFUSED, 'Refused: this signed request was received before.');
     }
     const { caller } = verified;
     if (definition.scope === 'regional' && caller.tenantId !== undefined && caller.region !== definition.region) {
       log.warn({ tenant: caller.tenantId, tenantRegion: caller.region ?? null }, 'refused a request for a tenant of another region');
-      return writeGraphQLError(res, statusOfCode.RESIDENCY_VIOLATION, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`, ErrorCode.RESIDENCY_VIOLATION);
+      return writeGraphQLError(res, ErrorCode.RESIDENCY_VIOLATION, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`);
     }
     const parsed = parseRequestBody(req, body.raw);
-    if (!parsed.ok) return writeGraphQLError(res, parsed.status, parsed.message, parsed.code);
+    if (!parsed.ok) return writeGraphQLError(res, parsed.code, parsed.message);
     let response;
     try {
       response = await definition.requestScope(caller, (db) =>
@@ -170,7 +170,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
       // The request's transaction failed to open or to commit: nothing it wrote stands, and its answer cannot be sent.
       const code = isCapacityFailure(error) || isConnectionFailure(error) ? ErrorCode.DATABASE_UNAVAILABLE : ErrorCode.INTERNAL_SERVER_ERROR;
       log.error({ error: describeError(error), code }, 'request scope failed');
-      return writeGraphQLError(res, statusOfCode[code], 'The request could not be completed and nothing was written; retry shortly.', code);
+      return writeGraphQLError(res, code, 'The request could not be completed and nothing was written; retry shortly.');
     }
     await writeApolloResponse(res, response);
   };
