@@ -12,6 +12,7 @@ import { logger } from '../runtime/logger.js';
 import { auditRegionalFetch } from './audit.js';
 import { CircuitBreaker, type BreakerState, type CircuitBreakerSettings } from './circuit-breaker.js';
 import { clientSignal } from './client-signal.js';
+import { dedupRepresentations } from './entity-dedup.js';
 import type { SubgraphConfig } from './config.js';
 import { BreakerRefused, codedAnswer, fairnessKey, gatedFetcher, inFetchScope, type FetchScope, type SubgraphLimits } from './fetch-gate.js';
 import { FetchAbandoned, FetchShed, type ShedReason } from './fetch-limiter.js';
@@ -52,7 +53,8 @@ export interface RegionalDataSourceOptions {
  * Regional data never fails over: a home region that cannot be reached is an
  * error, because its data must not be served from anywhere else. Global data
  * does: when the gateway's own instance cannot be reached, the next region of
- * `routing.global_failover` serves it. Next: the caller's context headers are
+ * `routing.global_failover` serves it. An entity fetch sends each distinct
+ * representation once (entity-dedup.ts). Next: the caller's context headers are
  * signed over the exact body (signing-fetcher.ts, with
  * protocol/signed-context.ts) and the subgraph verifies them
  * (subgraphs/shared/subgraph-server.ts).
@@ -85,6 +87,12 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   async process(request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const deduped = dedupRepresentations(request.request.variables);
+    if (!deduped) return this.route(request);
+    return deduped.expand(await this.route({ ...request, request: { ...request.request, variables: deduped.variables } }));
+  }
+
+  private async route(request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { subgraph, gatewayRegion, globalFailover } = this.options;
     const incoming = request.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION;
     if (subgraph.scope === 'regional' && incoming) return this.fetchAt(this.homeRegionOf(request), request);

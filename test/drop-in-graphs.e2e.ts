@@ -75,6 +75,20 @@ describe('drop-in mode on another team\'s graph', () => {
     }
   });
 
+  it('sends each distinct entity of a fetch once, and answers every position with its own entity', async () => {
+    const result = await postGraphQL(`${gateway.url}/graphql`, '{ topProducts { upc reviews { id author { name } } } }');
+    expect(result.body.errors).toBeUndefined();
+    expect(result.body.data).toEqual({
+      topProducts: [
+        { upc: '1', reviews: [{ id: '1', author: { name: 'Ada Lovelace' } }, { id: '4', author: { name: 'Alan Turing' } }] },
+        { upc: '2', reviews: [{ id: '2', author: { name: 'Ada Lovelace' } }] },
+        { upc: '3', reviews: [{ id: '3', author: { name: 'Alan Turing' } }] },
+      ],
+    });
+    // Four author positions, two users: accounts was asked for each user once.
+    expect(graph.receivedVariables.get('accounts')!.at(-1)).toEqual({ representations: [{ __typename: 'User', id: '1' }, { __typename: 'User', id: '2' }] });
+  });
+
   it('reads subgraph_limits from --config: deduplication can be turned off', () => {
     expect(dropInConfig(supergraphFile).subgraphLimits.dedup).toBe(true);
     expect(dropInConfig(supergraphFile, settingsFile('subgraph_limits:\n  dedup: false\n  max_in_flight: 8\n')).subgraphLimits).toMatchObject({ dedup: false, maxInFlight: 8 });
