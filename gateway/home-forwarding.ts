@@ -30,13 +30,15 @@ export interface HomeForwarder {
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
 /**
- * Home-region execution: an authenticated operation of a tenant homed in
- * another region is sent whole to that region's gateway, which verifies the
- * client's token again, plans, fetches from its own region and assembles the
- * response. This gateway passes the response's bytes through without parsing,
- * logging, caching or storing them: the tenant's personal data is processed
- * only at home, at the cost of one cross-region round trip whatever the
- * plan's depth.
+ * Step 3 of a request (README, "How a request is served"), home-region
+ * execution: an authenticated operation of a tenant homed in another region
+ * is sent whole to that region's gateway, which verifies the client's token
+ * again, plans, fetches from its own region and assembles the response. This
+ * gateway passes the response's bytes through without parsing, logging,
+ * caching or storing them: the tenant's personal data is processed only at
+ * home, at the cost of one cross-region round trip whatever the plan's depth.
+ * Next: the home gateway takes the request from step 1 (routes.ts); an
+ * operation run here goes on to the plugins of plugin-chain.ts (step 4).
  */
 export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }: HomeForwarderOptions): HomeForwarder {
   const agent = new Agent({ keepAliveTimeout: 30_000, connectTimeout: timeoutMs });

@@ -38,7 +38,7 @@ export interface PluginChainOptions {
 }
 
 /**
- * Step 3 of a request, and the response side of step 7: the plugins in the
+ * Step 4 of a request, and the response side of step 8: the plugins in the
  * order a request meets them. Before any subgraph is called: the persisted
  * query is checked, input graphql-js or a database would turn into a 500 is
  * refused with a 4xx, an anonymous operation that reads regional data is

@@ -5,7 +5,10 @@ import { contextHeaders } from './headers.js';
  * The caller context a gateway forwards to subgraphs, signed with HMAC-SHA256
  * over the method, the path, every context value, a timestamp, a nonce and
  * the SHA-256 of the body: captured headers can neither carry another query
- * nor be replayed (the subgraph remembers the nonce for the window).
+ * nor be replayed (the subgraph remembers the nonce for the window). Step 6
+ * of a request (README, "How a request is served"); next, the subgraph's
+ * server verifies them before it reads the body
+ * (subgraphs/shared/subgraph-server.ts, step 7).
  */
 export interface SignedCaller {
   readonly tenantId?: string;

@@ -104,7 +104,7 @@ export interface SubgraphListenOptions {
 }
 
 /**
- * Step 6 of a request (README, "How a request is served"): a subgraph
+ * Step 7 of a request (README, "How a request is served"): a subgraph
  * instance's HTTP server. The gateway's signature is verified before the body
  * is parsed, a regional instance refuses a tenant of another region, and the
  * request runs in the definition's request scope; its resolvers
