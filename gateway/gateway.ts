@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { keptMemoryBucketStore } from '../plugins/rate-limit/memory-store.js';
-import { ErrorCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
-import { startHttpServer, writeGraphQLError, type RouteHandler, type RunningHttpServer } from '../runtime/http-server.js';
-import { logFields, logger } from '../runtime/logger.js';
+import { startHttpServer, type RunningHttpServer } from '../runtime/http-server.js';
+import { logger } from '../runtime/logger.js';
 import { memoryNonceStore } from '../runtime/nonce-store.js';
 import { withClientSignals } from './client-signal.js';
 import { composeSupergraph, type CompositionResult } from './compose.js';
@@ -21,6 +20,7 @@ import { buildPipeline, type Pipeline } from './pipeline.js';
 import type { SubgraphResponseObserver } from './regional-data-source.js';
 import type { GatewayContext } from './request-context.js';
 import { rolloutRoute } from './rollout-admin.js';
+import { servingRoute } from './routes.js';
 import { RolloutRuntime } from './rollout-runtime.js';
 import { memoryRolloutStore } from './rollout-store.js';
 import { upstashRolloutStore } from './rollout-upstash-store.js';
@@ -76,9 +76,11 @@ const introspectionRetryMs = { first: 500, max: 5_000 };
  * every reload builds again (config-reload.ts). It listens before the first
  * supergraph is loaded: until then /graphql and readiness answer 503, so an
  * orchestrator waits for a subgraph to introspect instead of restarting the
- * gateway. Requests then follow the README's "How a request is served":
- * routes.ts → request-context.ts → plugin-chain.ts → Apollo's plan →
- * regional-data-source.ts → response plugins.
+ * gateway (routes.ts, servingRoute). Requests then follow the README's "How
+ * a request is served": routes.ts → request-context.ts → home-forwarding.ts
+ * → plugin-chain.ts → Apollo's plan → regional-data-source.ts →
+ * protocol/signed-context.ts → subgraphs/shared/subgraph-server.ts →
+ * resolvers, and back through the response plugins.
  */
 export async function startGateway({
   config,
@@ -131,16 +133,7 @@ export async function startGateway({
     ...operatorRoutes({ region, metrics, phase: () => phase, supergraph: () => reloader?.status(), subgraphs: checkSubgraphs }),
     '/rollout': rolloutRoute({ runtime: rollouts, config: () => serving()?.config, secrets: [env.adminSecret], windowSeconds: config.routing.hopWindowSeconds, nonces }),
   };
-  const graphql: RouteHandler = async (req, res, url) => {
-    const started = process.hrtime.bigint();
-    const pipeline = serving();
-    if (!pipeline) {
-      writeGraphQLError(res, ErrorCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.');
-      return;
-    }
-    const caller = await logFields.run({ gateway_region: region }, () => pipeline.serve(req, res, url));
-    metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', Number(process.hrtime.bigint() - started) / 1e9);
-  };
+  const graphql = servingRoute({ region, serving, metrics });
   const adminPort = config.gateway.adminPort;
   const publicRoutes = withLandingPage(adminPort === undefined ? { ...operator, '/graphql': graphql } : { '/graphql': graphql }, { enabled: config.gateway.landingPage ?? !env.production });
   const onResponse = (res: Parameters<NonNullable<Parameters<typeof startHttpServer>[0]['onResponse']>>[0]) => res.setHeader(clientHeaders.gatewayRegion, region);

@@ -3,7 +3,7 @@ import type { ApolloServer } from '@apollo/server';
 import { ErrorCode } from '../protocol/errors.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { executeApolloRequest, readRequestBody, writeBodyError } from '../runtime/apollo-http.js';
-import { writeGraphQLError } from '../runtime/http-server.js';
+import { writeGraphQLError, type RouteHandler } from '../runtime/http-server.js';
 import { logFields, logger } from '../runtime/logger.js';
 import { applyCors } from './cors.js';
 import type { HomeForwarder } from './home-forwarding.js';
@@ -31,6 +31,32 @@ export interface GraphqlRouteOptions {
   /** Each region's public endpoint, told to its tenants' clients. */
   readonly publicUrls: Readonly<Record<string, string | undefined>>;
   readonly metrics: GatewayMetrics;
+}
+
+export interface ServingRouteOptions {
+  readonly region: string;
+  /** The pipeline being served (pipeline.ts), swapped on every reload; undefined until the first supergraph is loaded. */
+  readonly serving: () => { serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Caller | null> } | undefined;
+  readonly metrics: GatewayMetrics;
+}
+
+/**
+ * The /graphql route of the gateway's listener, which outlives every pipeline:
+ * 503 until the first supergraph is loaded (an orchestrator waits instead of
+ * restarting the gateway), then the current pipeline's graphqlRoute, each
+ * request counted by its caller's region once answered.
+ */
+export function servingRoute({ region, serving, metrics }: ServingRouteOptions): RouteHandler {
+  return async (req, res, url) => {
+    const started = process.hrtime.bigint();
+    const pipeline = serving();
+    if (!pipeline) {
+      writeGraphQLError(res, ErrorCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.');
+      return;
+    }
+    const caller = await logFields.run({ gateway_region: region }, () => pipeline.serve(req, res, url));
+    metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', Number(process.hrtime.bigint() - started) / 1e9);
+  };
 }
 
 type Resolution = { readonly caller: Caller | null } | { readonly refused: unknown };
