@@ -1,9 +1,7 @@
-export interface CircuitBreakerSettings {
-  /** Consecutive failures that open the breaker (`circuit_breaker.failure_threshold`). */
-  readonly failureThreshold: number;
-  /** How long it stays open before one trial request may pass (`circuit_breaker.open_ms`). */
-  readonly openMs: number;
-}
+import type { GeofedConfig } from './config-schema.js';
+
+/** `circuit_breaker` of supergraph.yaml. */
+export type CircuitBreakerSettings = GeofedConfig['circuitBreaker'];
 
 export interface CircuitBreakerOptions extends CircuitBreakerSettings {
   /** @default Date.now */

@@ -112,6 +112,7 @@ function regionalStores(set: Readonly<Record<string, string>>): Record<string, {
   return stores;
 }
 
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** `value` without its unset keys; typed with optional keys so that spreading it over the file's settings keeps theirs optional. */
+function withoutUndefined<T extends object>(value: T): { [Key in keyof T]?: Exclude<T[Key], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [Key in keyof T]?: Exclude<T[Key], undefined> };
 }

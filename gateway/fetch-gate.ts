@@ -2,15 +2,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
 import { ErrorCode } from '../protocol/errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import type { GeofedConfig } from './config-schema.js';
 import { FetchDedup, fetchIdentity } from './fetch-dedup.js';
-import { FetchAbandoned, FetchLimiter, type FetchLimiterSettings, type LimiterClock } from './fetch-limiter.js';
+import { FetchAbandoned, FetchLimiter, type LimiterClock } from './fetch-limiter.js';
 import type { GatewayMetrics } from './metrics.js';
 
 /** `subgraph_limits` of supergraph.yaml. */
-export interface SubgraphLimitSettings extends FetchLimiterSettings {
-  /** Identical fetches in flight at once share one (fetch-dedup.ts). */
-  readonly dedup: boolean;
-}
+export type SubgraphLimitSettings = GeofedConfig['subgraphLimits'];
 
 /** What the data source tells the gate about one fetch of an operation. */
 export interface FetchScope {

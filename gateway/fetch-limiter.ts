@@ -1,14 +1,7 @@
-/** What a limiter of one subgraph × region admits (`subgraph_limits` in supergraph.yaml). */
-export interface FetchLimiterSettings {
-  /** Fetches in flight at once (`max_in_flight`). */
-  readonly maxInFlight: number;
-  /** Fetches waiting for a slot, across every key (`max_queue`); 0: no queue, a fetch starts at once or is shed. */
-  readonly maxQueue: number;
-  /** How long a fetch may wait for a slot before it is shed (`queue_timeout_ms`). */
-  readonly queueTimeoutMs: number;
-  /** The fraction of `maxInFlight` one key may hold (`max_share`); at least one slot. */
-  readonly maxShare: number;
-}
+import type { GeofedConfig } from './config-schema.js';
+
+/** What a limiter of one subgraph × region admits: `subgraph_limits` of supergraph.yaml but its `dedup`, which the gate reads. */
+export type FetchLimiterSettings = Omit<GeofedConfig['subgraphLimits'], 'dedup'>;
 
 /** The limiter's clock: injectable so the unit tests run on a fake one. */
 export interface LimiterClock {

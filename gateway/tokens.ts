@@ -3,18 +3,10 @@ import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { minimumSecretLength } from '../protocol/secrets.js';
 import { headerSafeValue, rolePattern } from '../protocol/signed-context.js';
 import { ConfigError } from './config-error.js';
+import type { GeofedConfig } from './config-schema.js';
 
 /** `auth` of supergraph.yaml, with the environment's overrides. */
-export interface AuthSettings {
-  /** RS256/ES256 tokens are verified against this JWKS (HS256 with GEOFED_JWT_SECRET stays accepted). */
-  readonly jwksUrl?: string | undefined;
-  /** Required `iss` claim, when set. */
-  readonly issuer?: string | undefined;
-  /** Required `aud` claim, when set. */
-  readonly audience?: string | undefined;
-  /** The longest lifetime a token may have (`exp − iat`, or `exp −` now without `iat`). */
-  readonly maxTokenLifetimeSeconds: number;
-}
+export type AuthSettings = GeofedConfig['auth'];
 
 /** What token handling reads of the environment (see env.ts). */
 export interface TokenEnv {
