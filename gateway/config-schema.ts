@@ -6,6 +6,7 @@ import { subgraphScopes } from '../plugins/field-ownership.js';
 import { operationLimitSettings } from '../plugins/operation-limits.js';
 import { persistedQuerySettings } from '../plugins/persisted-queries/settings.js';
 import { rateLimitSettings } from '../plugins/rate-limit/settings.js';
+import { defaultDrainMs } from '../runtime/http-server.js';
 import { nonNegativeInteger, positiveInteger, regionName, settingsSection } from '../runtime/settings.js';
 import { subgraphUrlVariable, type GatewayEnv } from './env.js';
 import { forwardedHeaderName } from './forwarded-headers.js';
@@ -70,7 +71,7 @@ const gatewaySection = settingsSection({
   /** When set, /health, /readyz, /status and /metrics are served on this port only, off the public one. */
   admin_port: z.number().int().min(0).max(65_535).optional(),
   /** On SIGINT/SIGTERM (and for the pipeline a reload replaces), requests in flight get this long to finish. */
-  drain_timeout_ms: positiveInteger.default(10_000),
+  drain_timeout_ms: positiveInteger.default(defaultDrainMs),
   /** How often every subgraph instance is probed for /metrics (`geofed_subgraph_up`); /status probes when asked. */
   health_check_interval_ms: positiveInteger.default(15_000),
   /** Bound of one subgraph fetch (connect, headers and body); a regional fetch past it is REGION_UNAVAILABLE. */

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { secretProblem, subgraphSecrets } from '../protocol/secrets.js';
+import { defaultDrainMs } from '../runtime/http-server.js';
 import { parseSettings, regionName, setVariables, SettingsError } from '../runtime/settings.js';
 import { defaultPool, type DatabaseTarget } from './shared/db.js';
 
@@ -61,7 +62,7 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
       GEOFED_DATABASE_POOL_SIZE: z.coerce.number<string>().int().positive().default(defaultPool.size),
       GEOFED_DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number<string>().int().positive().default(defaultPool.connectTimeoutMs),
       /** On SIGINT/SIGTERM, in-flight requests get this long to finish before their connections are closed. */
-      GEOFED_DRAIN_TIMEOUT_MS: z.coerce.number<string>().int().positive().default(10_000),
+      GEOFED_DRAIN_TIMEOUT_MS: z.coerce.number<string>().int().positive().default(defaultDrainMs),
       LOG_LEVEL: z.string().default('info'),
       GEOFED_AUDIT_LOG: z.string().default('info'),
     })
