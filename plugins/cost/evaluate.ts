@@ -53,6 +53,7 @@ export function actualOfTree(tree: CostTree, variables: Variables, data: unknown
   return (tree.mutation ? options.mutationCost : 0) + actualFields(tree.fields, data, variables, options.costs);
 }
 
+// The actual cost walks every object of the response: no closure or array is made per value.
 function actualFields(fields: readonly FieldCost[], parent: unknown, variables: Variables, costs: SchemaCosts): number {
   if (parent === null || typeof parent !== 'object') return 0;
   let cost = 0;
@@ -60,32 +61,38 @@ function actualFields(fields: readonly FieldCost[], parent: unknown, variables: 
     if (!selected(field.guard, variables)) continue;
     cost += argumentsCost(field.args, variables, costs);
     const value = (parent as Record<string, unknown>)[field.key];
-    const items = field.size ? flatten(value) : [value];
-    if (!field.branches) {
-      cost += field.weight! * items.length;
-      continue;
-    }
-    for (const item of items) cost += actualItem(field, item, variables, costs);
+    if (!field.size) cost += field.branches ? actualItem(field, value, variables, costs) : field.weight!;
+    else if (Array.isArray(value)) cost += field.branches ? actualList(field, value, variables, costs) : field.weight! * leafCount(value);
   }
   return cost;
 }
 
+/** Lists of lists count their innermost elements; a null or missing list counts nothing. */
+function actualList(field: FieldCost, list: readonly unknown[], variables: Variables, costs: SchemaCosts): number {
+  let cost = 0;
+  for (const item of list) cost += Array.isArray(item) ? actualList(field, item, variables, costs) : actualItem(field, item, variables, costs);
+  return cost;
+}
+
+function leafCount(list: readonly unknown[]): number {
+  let count = 0;
+  for (const item of list) count += Array.isArray(item) ? leafCount(item) : 1;
+  return count;
+}
+
 function actualItem(field: FieldCost, item: unknown, variables: Variables, costs: SchemaCosts): number {
   const branches = field.branches!;
+  if (branches.length === 1) return branchCost(field, branches[0]!, item, variables, costs);
   const typename = item !== null && typeof item === 'object' ? (item as { __typename?: unknown }).__typename : undefined;
-  const known = branches.length === 1 ? branches[0] : branches.find((b) => b.typeName === typename);
-  const price = (branch: Branch) => (field.weight ?? branch.weight) + actualFields(branch.fields, item, variables, costs);
-  if (known) return price(known);
+  for (const branch of branches) if (branch.typeName === typename) return branchCost(field, branch, item, variables, costs);
   // The response does not say which type it holds (no __typename selected): the dearest one, as the estimate does.
   let most = 0;
-  for (const branch of branches) most = Math.max(most, price(branch));
+  for (const branch of branches) most = Math.max(most, branchCost(field, branch, item, variables, costs));
   return most;
 }
 
-/** Lists of lists count their innermost elements; a null or missing list counts nothing. */
-function flatten(value: unknown): unknown[] {
-  if (!Array.isArray(value)) return [];
-  return value.some(Array.isArray) ? value.flatMap((v: unknown) => (Array.isArray(v) ? flatten(v) : [v])) : value;
+function branchCost(field: FieldCost, branch: Branch, item: unknown, variables: Variables, costs: SchemaCosts): number {
+  return (field.weight ?? branch.weight) + actualFields(branch.fields, item, variables, costs);
 }
 
 function selected(guard: Guard, variables: Variables): boolean {
