@@ -1,12 +1,12 @@
 import { parseCommandArgs, runCommand, UsageError, type Command } from '../runtime/command.js';
 import type { EventBus } from '../runtime/events/bus.js';
-import { eventsSettings, openEventBus } from '../runtime/events/settings.js';
+import { openEventBus } from '../runtime/events/settings.js';
 import { setLogLevels } from '../runtime/logger.js';
 import { runUntilSignalled } from '../runtime/process.js';
 import { subgraphKinds } from './registry.js';
 import { SettingsError } from '../runtime/settings.js';
 import { subgraphNames, subgraphSettings, type SubgraphName } from './settings.js';
-import { startDatabaseRelay, startWebhookWorkers, webhookSettings } from './events.js';
+import { startDatabaseRelay, startWebhookWorkers } from './events.js';
 import { DatabaseUnavailableError, openDatabase } from './shared/db.js';
 import { startSubgraph } from './shared/subgraph-server.js';
 
@@ -35,8 +35,7 @@ const subgraphCommand: Command = {
       );
     }
     setLogLevels({ log: settings.logLevel, audit: settings.auditLogLevel });
-    const events = eventsSettings();
-    const webhooksOfRegion = settings.subgraph === 'users' ? webhookSettings() : undefined;
+    const { events, webhooks: webhooksOfRegion } = settings;
     const kind = subgraphKinds[settings.subgraph];
     await runUntilSignalled(async () => {
       const handle = await openDatabase(database, { pool: settings.pool });
@@ -61,6 +60,7 @@ const subgraphCommand: Command = {
           replicaSettings: settings.replicas,
           catalogUrl: settings.catalogUrl,
           signingSecret: settings.secrets.current,
+          ...(webhooksOfRegion ? { webhooks: webhooksOfRegion } : {}),
         });
         const running = await startSubgraph(definition, {
           host: settings.host,

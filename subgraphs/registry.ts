@@ -6,6 +6,7 @@ import type { AnySubgraphDefinition } from './shared/subgraph-server.js';
 import type { UsersTestHooks } from './users/loaders.js';
 import { buildUsers, prepareUsersDatabase } from './users/server.js';
 import type { ReplicaSettings, SubgraphName } from './settings.js';
+import type { WebhookSettings } from './users/webhooks/settings.js';
 
 export interface SubgraphDependencies {
   readonly region: string;
@@ -18,6 +19,8 @@ export interface SubgraphDependencies {
   readonly catalogUrl: string;
   /** Signs the subgraph's own calls to other subgraphs. */
   readonly signingSecret: string;
+  /** The users subgraph's webhook settings. @default read from the process's environment (users/server.ts) */
+  readonly webhooks?: WebhookSettings;
   /** Only tests set these. */
   readonly testHooks?: UsersTestHooks;
 }
@@ -41,7 +44,7 @@ export const subgraphKinds: Readonly<Record<SubgraphName, SubgraphKind>> = {
   users: {
     database: 'regional',
     prepare: prepareUsersDatabase,
-    build: ({ region, schemaPath, database, testHooks }) => buildUsers({ region, schemaPath, database, ...(testHooks ? { testHooks } : {}) }),
+    build: ({ region, schemaPath, database, webhooks, testHooks }) => buildUsers({ region, schemaPath, database, ...(webhooks ? { webhooks } : {}), ...(testHooks ? { testHooks } : {}) }),
   },
   orders: {
     database: 'regional',

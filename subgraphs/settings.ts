@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { secretProblem, subgraphSecrets } from '../protocol/secrets.js';
 import { defaultDrainMs } from '../runtime/http-server.js';
+import { eventsSettings, type EventsSettings } from '../runtime/events/settings.js';
 import { parseSettings, regionName, setVariables, SettingsError } from '../runtime/settings.js';
 import { defaultPool, type DatabaseTarget } from './shared/db.js';
+import { webhookSettings, type WebhookSettings } from './users/webhooks/settings.js';
 
 /** The subgraphs geofed ships. */
 export const subgraphNames = ['catalog', 'users', 'orders'] as const;
@@ -114,12 +116,22 @@ function variablesSchema(subgraph: SubgraphName, region: string, variables: Read
     });
 }
 
-export type SubgraphSettings = z.output<ReturnType<typeof variablesSchema>>;
+export type SubgraphSettings = z.output<ReturnType<typeof variablesSchema>> & {
+  /** The event bus and outbox relay of the instance's database (docs/events.md). */
+  readonly events: EventsSettings;
+  /** The users subgraph's webhooks (its process delivers its region's); undefined for the others. */
+  readonly webhooks: WebhookSettings | undefined;
+};
 export type ReplicaSettings = SubgraphSettings['replicas'];
 
-/** Settings of one instance of `subgraph` in `region`, from the environment; a bad value stops start-up naming the variable. */
+/**
+ * Settings of one instance of `subgraph` in `region`, from the environment: the
+ * one place a subgraph process reads it. A bad value stops start-up naming the
+ * variable.
+ */
 export function subgraphSettings(subgraph: SubgraphName, region: string, env: NodeJS.ProcessEnv = process.env): SubgraphSettings {
   if (!regionName.safeParse(region).success) throw new SettingsError(`--region: "${region}" is not a region name such as "eu"`);
   const variables = setVariables(env);
-  return parseSettings(variablesSchema(subgraph, region, variables), variables, `the environment of ${subgraph} (${region})`);
+  const instance = parseSettings(variablesSchema(subgraph, region, variables), variables, `the environment of ${subgraph} (${region})`);
+  return { ...instance, events: eventsSettings(env), webhooks: subgraph === 'users' ? webhookSettings(env) : undefined };
 }
