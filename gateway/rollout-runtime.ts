@@ -5,7 +5,7 @@ import type { GeofedConfig } from './config.js';
 import { nextEntry, type RolloutCommand } from './rollout-commands.js';
 import { judge, latencyBucket } from './rollout-guard.js';
 import type { RolloutRecorder, RolloutSample } from './rollout-plugin.js';
-import { rolloutProblems } from './rollout-settings.js';
+import { defaultRolloutPollMs, rolloutProblems } from './rollout-settings.js';
 import { rolloutKey, splitKey, type RolloutEntry, type RolloutKey, type RolloutView } from './rollout-state.js';
 import type { CountBatch, RolloutStore, Side } from './rollout-store.js';
 
@@ -135,7 +135,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
   start(): void {
     const schedule = () => {
       if (this.stopped) return;
-      this.timer = setTimeout(() => void this.tick().finally(schedule), this.config()?.rollout.pollMs ?? 1_000);
+      this.timer = setTimeout(() => void this.tick().finally(schedule), this.config()?.rollout.pollMs ?? defaultRolloutPollMs);
       this.timer.unref();
     };
     schedule();

@@ -19,9 +19,12 @@ export const rolloutEntry = z.strictObject({
 
 export type RolloutEntryInput = z.output<typeof rolloutEntry>;
 
+/** `rollout.poll_ms` when unset, and the rollout runtime's poll before the first config is served. */
+export const defaultRolloutPollMs = 1_000;
+
 export const rolloutSection = settingsSection({
   /** How often a gateway reads the live rollout state and adds its counts to the region's. */
-  poll_ms: positiveInteger.default(1_000),
+  poll_ms: positiveInteger.default(defaultRolloutPollMs),
   /** Prefix of the rollout keys in the shared Upstash Redis. */
   key_prefix: z.string().min(1).default('geofed:rollout'),
   /** A read or write of the shared store slower than this fails: the state in force keeps serving. */
