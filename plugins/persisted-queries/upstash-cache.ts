@@ -7,9 +7,10 @@ export interface UpstashCacheOptions {
   readonly token: string;
   /** Put before every key, so that one Redis can hold several applications' entries. */
   readonly keyPrefix?: string;
-  /** Every request to Upstash is aborted after this; default 1000 ms. */
-  readonly timeoutMs?: number;
 }
+
+/** How long one request to Upstash may take before it is aborted. */
+const requestTimeoutMs = 1_000;
 
 /**
  * A `KeyValueCache<string>` in Upstash Redis (over its REST API), shared by every gateway instance.
@@ -21,7 +22,7 @@ export class UpstashCache implements KeyValueCache<string> {
   private readonly redis: Redis;
   private readonly keyPrefix: string;
 
-  constructor({ url, token, keyPrefix = '', timeoutMs = 1_000 }: UpstashCacheOptions) {
+  constructor({ url, token, keyPrefix = '' }: UpstashCacheOptions) {
     // No retries and a timeout: a slow or dead store must fall back to a miss quickly.
     // automaticDeserialization off: values are query bodies, stored and returned as-is.
     this.redis = new Redis({
@@ -30,7 +31,7 @@ export class UpstashCache implements KeyValueCache<string> {
       retry: { retries: 0 },
       automaticDeserialization: false,
       enableTelemetry: false,
-      signal: () => AbortSignal.timeout(timeoutMs),
+      signal: () => AbortSignal.timeout(requestTimeoutMs),
     });
     this.keyPrefix = keyPrefix;
   }

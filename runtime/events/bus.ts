@@ -33,8 +33,6 @@ export interface ConsumerSpec {
   readonly stream: string;
   /** The durable name: a consumer started again under it resumes after its last acknowledged message. */
   readonly durable: string;
-  /** Only subjects matching this (NATS wildcards). @default every subject of the stream */
-  readonly filterSubject?: string;
   /** A message not acknowledged by then is delivered again. */
   readonly ackWaitMs: number;
   /** Messages delivered and not yet acknowledged, at most. */

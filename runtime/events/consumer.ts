@@ -17,20 +17,12 @@ export interface ConsumerOptions {
   /** Its durable name on the stream: letters, digits, `_` and `-`; a consumer started again under it resumes there. */
   readonly name: string;
   readonly stream: string;
-  /** @default every subject of the stream */
-  readonly filterSubject?: string;
   /** The effect. It may run again for an event after a crash: it must be idempotent by `event.id`. */
   readonly handle: (event: EventEnvelope) => Promise<void>;
-  /** Attempts of one event before it is dead-lettered (GEOFED_EVENTS_MAX_ATTEMPTS). @default 5 */
+  /** Attempts of one event before it is dead-lettered (GEOFED_EVENTS_MAX_ATTEMPTS). @default defaultEventMaxAttempts */
   readonly maxAttempts?: number;
   /** The wait after failed attempt `n` (1-based). @default 100 ms doubling, at most 10 s */
   readonly retryDelayMs?: (attempt: number) => number;
-  /** @default 30 s */
-  readonly ackWaitMs?: number;
-  /** Events in hand at once, across entities. @default 256 */
-  readonly maxAckPending?: number;
-  /** Ids of handled events remembered, so that a redelivery changes nothing. @default 10_000 */
-  readonly rememberedIds?: number;
   /** @default kept */
   readonly inactiveThresholdMs?: number;
   /** A consumer created now starts at the stream's first event, or at the next one (a cache's, which starts empty). @default 'all' */
@@ -46,7 +38,17 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
+/** GEOFED_EVENTS_MAX_ATTEMPTS when unset. */
+export const defaultEventMaxAttempts = 5;
+
 const defaultRetryDelay = (attempt: number) => Math.min(100 * 2 ** (attempt - 1), 10_000);
+
+/** An event not acknowledged by then is delivered again; events in hand are kept alive well within it. */
+const ackWaitMs = 30_000;
+/** Events in hand at once, across entities. */
+const maxAckPending = 256;
+/** Ids of handled events remembered, so that a redelivery changes nothing. */
+const rememberedIds = 10_000;
 
 /**
  * A durable consumer of one stream with the guarantees of docs/events.md:
@@ -57,7 +59,7 @@ const defaultRetryDelay = (attempt: number) => Math.min(100 * 2 ** (attempt - 1)
  * dead-letter stream with where it sat, and the entity's next events go on.
  */
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
-  const { bus, prefix, region, name, stream, handle, maxAttempts = 5, retryDelayMs = defaultRetryDelay, ackWaitMs = 30_000, maxAckPending = 256, rememberedIds = 10_000 } = options;
+  const { bus, prefix, region, name, stream, handle, maxAttempts = defaultEventMaxAttempts, retryDelayMs = defaultRetryDelay } = options;
   const log = logger.child({ consumer: name, region });
   const handledIds = new LRUCache<string, true>({ max: rememberedIds });
   const chains = new Map<string, Promise<void>>();
@@ -146,7 +148,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   };
 
   const subscription: Subscription = await bus.subscribe(
-    { stream, durable: name, ackWaitMs, maxAckPending, ...(options.filterSubject ? { filterSubject: options.filterSubject } : {}), ...(options.inactiveThresholdMs ? { inactiveThresholdMs: options.inactiveThresholdMs } : {}), ...(options.startAt ? { startAt: options.startAt } : {}) },
+    { stream, durable: name, ackWaitMs, maxAckPending, ...(options.inactiveThresholdMs ? { inactiveThresholdMs: options.inactiveThresholdMs } : {}), ...(options.startAt ? { startAt: options.startAt } : {}) },
     onMessage,
   );
   return {

@@ -5,11 +5,12 @@ import type { BusMessage, EventBus, StoredMessage, StreamState, Subscription } f
 
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
+/** A connection not made by then fails: the process says so instead of waiting. */
+const connectTimeoutMs = 2_000;
+
 export interface JetStreamOptions {
   /** `nats://host:port`, or several separated by commas (GEOFED_NATS_URL). */
   readonly url: string;
-  /** A connection not made by then fails: the process says so instead of waiting. */
-  readonly connectTimeoutMs?: number;
   /** Names this process on the server's connection list. */
   readonly name?: string;
 }
@@ -20,7 +21,7 @@ export interface JetStreamOptions {
  * acknowledgement. The client reconnects by itself; a publish while the
  * server is away fails, and the relay tries it again.
  */
-export async function jetStreamBus({ url, connectTimeoutMs = 2_000, name = 'geofed' }: JetStreamOptions): Promise<EventBus> {
+export async function jetStreamBus({ url, name = 'geofed' }: JetStreamOptions): Promise<EventBus> {
   const nc = await connect({ servers: url.split(',').map((s) => s.trim()), timeout: connectTimeoutMs, name, maxReconnectAttempts: -1 });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
@@ -66,7 +67,6 @@ export async function jetStreamBus({ url, connectTimeoutMs = 2_000, name = 'geof
         max_ack_pending: spec.maxAckPending,
         // The consumer counts its own attempts and dead-letters (consumer.ts): the server never drops a message for it.
         max_deliver: -1,
-        ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
         ...(spec.inactiveThresholdMs ? { inactive_threshold: nanos(spec.inactiveThresholdMs) } : {}),
       };
       const existing = await jsm.consumers.info(spec.stream, spec.durable).catch(() => undefined);

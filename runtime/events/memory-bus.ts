@@ -56,8 +56,7 @@ export function memoryBus(now: () => number = Date.now): EventBus {
       durable.due.delete(due);
       return due;
     }
-    const { filterSubject } = durable.spec;
-    const next = durable.stream.messages.find((m) => m.seq >= durable.nextSeq && (filterSubject === undefined || subjectMatches(filterSubject, m.subject)));
+    const next = durable.stream.messages.find((m) => m.seq >= durable.nextSeq);
     if (!next) return undefined;
     durable.nextSeq = next.seq + 1;
     return next.seq;

@@ -3,6 +3,7 @@ import { prefixPattern, type StreamLayout } from '../../protocol/event-routing.j
 import { StartupError } from '../process.js';
 import { parseSettings, setVariables } from '../settings.js';
 import type { EventBus } from './bus.js';
+import { defaultEventMaxAttempts } from './consumer.js';
 import { processBus } from './memory-bus.js';
 
 const positive = z.coerce.number<string>().int().positive();
@@ -15,34 +16,28 @@ const variables = z.object({
   /** Longer than the relay's retry horizon (relayRetryMaxMs): a publish retried after a lost acknowledgement is stored once. */
   GEOFED_EVENTS_DUPLICATE_WINDOW_MS: positive.default(10 * 60_000),
   /** Attempts of one event by one consumer before it is dead-lettered. */
-  GEOFED_EVENTS_MAX_ATTEMPTS: positive.default(5),
+  GEOFED_EVENTS_MAX_ATTEMPTS: positive.default(defaultEventMaxAttempts),
   /** How often a relay looks for events its database committed. */
   GEOFED_OUTBOX_POLL_MS: positive.default(100),
-});
+}).transform((parsed) => ({
+  natsUrl: parsed.GEOFED_NATS_URL,
+  prefix: parsed.GEOFED_EVENTS_PREFIX,
+  duplicateWindowMs: parsed.GEOFED_EVENTS_DUPLICATE_WINDOW_MS,
+  maxAttempts: parsed.GEOFED_EVENTS_MAX_ATTEMPTS,
+  pollMs: parsed.GEOFED_OUTBOX_POLL_MS,
+}));
 
-export interface EventsSettings {
-  readonly natsUrl: string | undefined;
-  readonly prefix: string;
-  readonly duplicateWindowMs: number;
-  readonly maxAttempts: number;
-  readonly pollMs: number;
-}
+export type EventsSettings = z.output<typeof variables>;
 
 /** The longest wait between two tries of a failed publish: the relay's retry horizon, which the duplicate window must exceed. */
 export const relayRetryMaxMs = 30_000;
 
 export function eventsSettings(env: NodeJS.ProcessEnv = process.env): EventsSettings {
-  const parsed = parseSettings(variables, setVariables(env), 'the events settings of the environment');
-  if (parsed.GEOFED_EVENTS_DUPLICATE_WINDOW_MS <= relayRetryMaxMs) {
-    throw new StartupError(`GEOFED_EVENTS_DUPLICATE_WINDOW_MS (${parsed.GEOFED_EVENTS_DUPLICATE_WINDOW_MS}) must be longer than the relay's retry horizon of ${relayRetryMaxMs} ms, or a retried publish could be stored twice`);
+  const settings = parseSettings(variables, setVariables(env), 'the events settings of the environment');
+  if (settings.duplicateWindowMs <= relayRetryMaxMs) {
+    throw new StartupError(`GEOFED_EVENTS_DUPLICATE_WINDOW_MS (${settings.duplicateWindowMs}) must be longer than the relay's retry horizon of ${relayRetryMaxMs} ms, or a retried publish could be stored twice`);
   }
-  return {
-    natsUrl: parsed.GEOFED_NATS_URL,
-    prefix: parsed.GEOFED_EVENTS_PREFIX,
-    duplicateWindowMs: parsed.GEOFED_EVENTS_DUPLICATE_WINDOW_MS,
-    maxAttempts: parsed.GEOFED_EVENTS_MAX_ATTEMPTS,
-    pollMs: parsed.GEOFED_OUTBOX_POLL_MS,
-  };
+  return settings;
 }
 
 export function layoutOf(settings: EventsSettings, regions: readonly string[]): StreamLayout {

@@ -19,8 +19,6 @@ export interface RelayOptions {
   readonly duplicateWindowMs: number;
   /** How often the outbox is looked at (GEOFED_OUTBOX_POLL_MS). */
   readonly pollMs: number;
-  /** @default 100 */
-  readonly batchSize?: number;
 }
 
 export interface RunningRelay {
@@ -29,6 +27,9 @@ export interface RunningRelay {
   readonly counts: { readonly published: number; readonly duplicates: number; readonly refused: number };
   stop(): Promise<void>;
 }
+
+/** Outbox rows published in one transaction. */
+const batchSize = 100;
 
 /** The advisory lock a relay holds while it publishes: of the relays on one database, one publishes at a time, in order. */
 const relayLockKey = 7_301_446_338;
@@ -41,7 +42,7 @@ const relayLockKey = 7_301_446_338;
  * stream's duplicate window stores once. A failed publish is tried again
  * with a backoff of at most `relayRetryMaxMs`, shorter than that window.
  */
-export function startOutboxRelay({ database, table, region, bus, prefix, duplicateWindowMs, pollMs, batchSize = 100 }: RelayOptions): RunningRelay {
+export function startOutboxRelay({ database, table, region, bus, prefix, duplicateWindowMs, pollMs }: RelayOptions): RunningRelay {
   const log = logger.child({ relay: region ?? 'catalog' });
   const counts = { published: 0, duplicates: 0, refused: 0 };
   /** Rows no relay of this database may publish (a regional event of another region): skipped, kept, logged. */
