@@ -8,6 +8,7 @@ import { logger } from '../runtime/logger.js';
 import { registeredMetric } from '../runtime/registered-metric.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
 import { signHop } from './hop-signature.js';
+import { keepAliveTimeoutMs } from './keep-alive.js';
 
 export interface HomeForwarderOptions {
   /** The gateway of each region (`gateways.<region>.url`). */
@@ -41,7 +42,7 @@ const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgr
  * operation run here goes on to the plugins of plugin-chain.ts (step 4).
  */
 export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }: HomeForwarderOptions): HomeForwarder {
-  const agent = new Agent({ keepAliveTimeout: 30_000, connectTimeout: timeoutMs });
+  const agent = new Agent({ keepAliveTimeout: keepAliveTimeoutMs, connectTimeout: timeoutMs });
   const forwarded = registeredMetric(
     registry,
     'geofed_forwarded_operations_total',

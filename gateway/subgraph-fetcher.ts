@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { Agent, request } from 'undici';
+import { keepAliveTimeoutMs } from './keep-alive.js';
 
 export interface SubgraphFetcherOptions {
   /** The whole exchange (connect, headers, body) must finish within this time. */
@@ -15,7 +16,7 @@ export interface SubgraphFetcherOptions {
  * RemoteGraphQLDataSource keeps its own protocol handling.
  */
 export function subgraphFetcher({ timeoutMs, connectionsPerOrigin = 128 }: SubgraphFetcherOptions): { fetcher: Fetcher; close(): Promise<void> } {
-  const agent = new Agent({ connections: connectionsPerOrigin, keepAliveTimeout: 30_000, connectTimeout: timeoutMs });
+  const agent = new Agent({ connections: connectionsPerOrigin, keepAliveTimeout: keepAliveTimeoutMs, connectTimeout: timeoutMs });
   const fetcher: Fetcher = async (url, init = {}) => {
     const response = await request(url, {
       method: (init.method ?? 'GET') as 'GET' | 'POST',
