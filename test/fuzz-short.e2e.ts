@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFuzz, type FuzzReport, type Sample } from '../bench/fuzz/fuzz.js';
-import { formatRequest } from '../bench/fuzz/report.js';
-import { startFuzzStack, type FuzzStack } from '../bench/fuzz/stack.js';
+import { runFuzz, type FuzzReport, type Sample } from './fixtures/fuzz/fuzz.js';
+import { formatRequest } from './fixtures/fuzz/report.js';
+import { startFuzzStack, type FuzzStack } from './fixtures/fuzz/stack.js';
 
-// The short run of `npm run fuzz` (bench/fuzz/): the first 500 cases of the default seed against the
+// The short run of `npm run fuzz` (bench/fuzz/main.ts, on test/fixtures/fuzz/): the first 500 cases of the default seed against the
 // whole stack in production mode. A failure lists each distinct answer with its smallest request;
 // `npm run fuzz -- --seed 1 --replay <case>` sends a case again.
 const seed = 1;

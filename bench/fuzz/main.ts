@@ -2,14 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
 import { copyLogLines, setLogLevels } from '../../runtime/logger.js';
-import { TokenMint } from './callers.js';
-import { generateCase, printRequest, runFuzz, send } from './fuzz.js';
-import { apiSchemaOf } from './operations.js';
-import { formatReport, formatRequest } from './report.js';
-import { startFuzzStack } from './stack.js';
+import { TokenMint } from '../../test/fixtures/fuzz/callers.js';
+import { generateCase, printRequest, runFuzz, send } from '../../test/fixtures/fuzz/fuzz.js';
+import { apiSchemaOf } from '../../test/fixtures/fuzz/operations.js';
+import { formatReport, formatRequest } from '../../test/fixtures/fuzz/report.js';
+import { startFuzzStack } from '../../test/fixtures/fuzz/stack.js';
 
 // `npm run fuzz [-- --seed N --count N --concurrency N --json FILE --deadline-ms N --no-minimize]`:
-// a seeded grammar fuzz of the whole stack in production mode (bench/fuzz/fuzz.ts). Exits 1 on any
+// a seeded grammar fuzz of the whole stack in production mode (test/fixtures/fuzz/fuzz.ts). Exits 1 on any
 // 5xx, hang, unanswered request, crash or security finding, or when fewer than 15% of the
 // operations were served 200 with data.
 // `npm run fuzz -- --seed N --replay I[,J…]` sends cases I, J… of seed N again and prints each
