@@ -1,6 +1,35 @@
 // The import rules of geofed's layout (README, "Layout"). `npm run lint:imports` checks them; .ci/run fails on any.
 // The gateway and the subgraphs are separate deployables over one wire contract (protocol/).
-const repo = '^(protocol|runtime|gateway|plugins|schema|subgraphs|dev|cli|test|bench)/';
+/**
+ * The layer map: each top-level folder, the repository folders it may import
+ * (besides itself and packages), and why. A folder may import only folders
+ * listed before it, which this file checks as it loads, so no two top-level
+ * folders can ever import each other: allowing one would need a folder to
+ * import one listed after it.
+ */
+const layers = [
+  ['protocol', [], 'The wire contract is owned by neither side: it imports nothing else of the repository.'],
+  ['runtime', ['protocol'], 'Node-server basics (HTTP, Apollo adapter, shutdown, logs) that both deployables use.'],
+  ['plugins', ['protocol', 'runtime'], 'Plugins receive typed options; the gateway wires them.'],
+  ['subgraphs', ['protocol', 'runtime'], 'A subgraph knows the gateway only through the wire contract.'],
+  ['gateway', ['plugins', 'protocol', 'runtime'], 'The gateway knows subgraphs only through the supergraph and the wire contract.'],
+  ['schema', ['gateway', 'plugins', 'protocol', 'runtime'], 'Schema checks read the gateway\'s config and composition.'],
+  ['dev', ['gateway', 'subgraphs', 'plugins', 'protocol', 'runtime'], 'The dev runner is the only code that starts both sides.'],
+  ['cli', ['gateway', 'schema', 'dev', 'plugins', 'protocol', 'runtime'], 'The geofed command dispatches to each side\'s commands.'],
+  ['test', ['cli', 'dev', 'schema', 'gateway', 'subgraphs', 'plugins', 'runtime', 'protocol'], 'Tests and their fixtures (the fuzz\'s included) import no benchmark.'],
+  ['bench', ['test', 'cli', 'dev', 'schema', 'gateway', 'subgraphs', 'plugins', 'runtime', 'protocol'], 'Benchmarks run on the test fixtures; nothing imports them.'],
+];
+
+const folders = layers.map(([folder]) => folder);
+for (const [folder, allowed] of layers) {
+  for (const other of allowed) {
+    if (!folders.includes(other) || folders.indexOf(other) >= folders.indexOf(folder)) {
+      throw new Error(`.dependency-cruiser.cjs: ${folder} may import only folders listed before it in the layer map, not ${other}`);
+    }
+  }
+}
+
+const repo = `^(${folders.join('|')})/`;
 
 /** A rule that lets `folder` import only the repository folders in `allowed` (and itself, and packages). */
 function onlyImports(folder, allowed, comment) {
@@ -15,14 +44,7 @@ function onlyImports(folder, allowed, comment) {
 
 module.exports = {
   forbidden: [
-    onlyImports('protocol', [], 'The wire contract is owned by neither side: it imports nothing else of the repository.'),
-    onlyImports('runtime', ['protocol'], 'Node-server basics (HTTP, Apollo adapter, shutdown, logs) that both deployables use.'),
-    onlyImports('subgraphs', ['protocol', 'runtime'], 'A subgraph knows the gateway only through the wire contract.'),
-    onlyImports('plugins', ['protocol', 'runtime'], 'Plugins receive typed options; the gateway wires them.'),
-    onlyImports('gateway', ['plugins', 'protocol', 'runtime'], 'The gateway knows subgraphs only through the supergraph and the wire contract.'),
-    onlyImports('schema', ['gateway', 'plugins', 'protocol', 'runtime'], 'Schema checks read the gateway\'s config and composition.'),
-    onlyImports('dev', ['gateway', 'subgraphs', 'plugins', 'protocol', 'runtime'], 'The dev runner is the only code that starts both sides.'),
-    onlyImports('cli', ['gateway', 'schema', 'dev', 'plugins', 'protocol', 'runtime'], 'The geofed command dispatches to each side\'s commands.'),
+    ...layers.map(([folder, allowed, comment]) => onlyImports(folder, allowed, comment)),
     {
       name: 'dev-through-one-subgraphs-entry',
       comment: 'The dev runner starts subgraphs through subgraphs/index.ts only.',
