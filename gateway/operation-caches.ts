@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '@apollo/gateway';
 import type { DocumentNode } from 'graphql';
-import { BoundedCache } from '../runtime/bounded-cache.js';
+import { BoundedCache, cacheEntryOverheadBytes } from '../runtime/bounded-cache.js';
 
 /**
  * Apollo's two per-operation caches, bounded by what they hold in the heap
@@ -19,12 +19,10 @@ export const defaultQueryPlanBytes = 64 * 1024 * 1024;
 
 /** A cached entry's heap bytes per byte of its JSON (measured: 4.4–5.5 for documents and plans). */
 const heapPerJsonByte = 5;
-/** An entry's slot in the LRU and its key's header. */
-const entryOverheadBytes = 200;
 
 /** Approximate heap bytes of an object kept under `key`: five times its JSON, its key and its slot. */
 export function objectHeapBytes(value: object, key: string): number {
-  return heapPerJsonByte * JSON.stringify(value).length + key.length + entryOverheadBytes;
+  return heapPerJsonByte * JSON.stringify(value).length + key.length + cacheEntryOverheadBytes;
 }
 
 /** Apollo Server's `documentStore`: parsed and validated operations by their hash (one per schema, the key prefixed by the schema's hash). */

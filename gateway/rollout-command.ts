@@ -34,6 +34,9 @@ function target(spec: string | undefined, versionRequired: boolean): { subgraph:
 const attempts = 3;
 const retryAfterMs = 1_000;
 
+/** A command is answered once applied, and applying a new version rebuilds the gateway's request path (a composition): far longer than a read. */
+const commandTimeoutMs = 60_000;
+
 /** One signed request to the gateway's `/rollout`; its answer, or a one-line error. */
 async function ask(base: string, secret: string, method: 'GET' | 'POST', command?: RolloutCommand): Promise<unknown> {
   const body = command === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(command));
@@ -43,7 +46,7 @@ async function ask(base: string, secret: string, method: 'GET' | 'POST', command
     const headers = signHop(secret, { method, target: '/rollout', headers: signed, body }, operatorSigner);
     let response: Response;
     try {
-      response = await fetch(new URL('/rollout', base), { method, headers, ...(command === undefined ? {} : { body }), signal: AbortSignal.timeout(60_000) });
+      response = await fetch(new URL('/rollout', base), { method, headers, ...(command === undefined ? {} : { body }), signal: AbortSignal.timeout(commandTimeoutMs) });
     } catch (error) {
       throw new StartupError(`cannot reach the gateway at ${base}: ${(error as Error).message} (pass --gateway URL)`);
     }

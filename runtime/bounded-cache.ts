@@ -1,6 +1,9 @@
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import { LRUCache } from 'lru-cache';
 
+/** What one entry takes besides its value and its key: its slot in the LRU and its key's string header (bench/memory.ts). */
+export const cacheEntryOverheadBytes = 200;
+
 export interface BoundedCacheOptions<V> {
   /** The most the entries may weigh together, in approximate heap bytes; the least recently used go first. */
   readonly maxBytes: number;

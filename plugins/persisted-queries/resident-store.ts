@@ -1,5 +1,5 @@
 import { PrefixingKeyValueCache, type KeyValueCache, type KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
-import { BoundedCache } from '../../runtime/bounded-cache.js';
+import { BoundedCache, cacheEntryOverheadBytes } from '../../runtime/bounded-cache.js';
 import { UpstashCache } from './upstash-cache.js';
 
 export interface StoreEndpoint {
@@ -28,16 +28,13 @@ export interface ResidentStoreOptions {
 /** `memory.persisted_query_bytes`: 32 MiB. */
 export const defaultPersistedQueryBytes = 32 * 1024 * 1024;
 
-/** What one kept document takes besides its text and its key: the LRU's slot and the strings' headers (bench/memory.ts). */
-const entryOverheadBytes = 200;
-
 /**
  * A registered document's approximate heap bytes: its text (two bytes a character once one is outside
  * Latin-1, as V8 keeps it), its key and its slot. Apollo's InMemoryLRUCache counts the text's length
  * alone, so a flood of tiny documents held several times its bound.
  */
 export function documentHeapBytes(document: string, key: string): number {
-  return document.length * (/[^\u0000-\u00ff]/.test(document) ? 2 : 1) + key.length + entryOverheadBytes;
+  return document.length * (/[^\u0000-\u00ff]/.test(document) ? 2 : 1) + key.length + cacheEntryOverheadBytes;
 }
 
 /**

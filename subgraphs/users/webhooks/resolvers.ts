@@ -23,6 +23,8 @@ type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 
 const maxEndpointsPerTenant = 20;
 const maxEventTypes = 20;
+/** `WebhookEndpoint.deliveries(first: Int = 20)` in schema/users.graphql. */
+const deliveriesPageSize = 20;
 
 /** A tenant's admin manages its tenant's endpoints; the tenant is the token's, never an argument. */
 function adminOf(caller: SignedCaller): string {
@@ -80,7 +82,7 @@ export const webhookResolvers = {
     secret: (endpoint: EndpointRow) => endpoint.shownSecret ?? null,
     createdAt: (endpoint: EndpointRow) => endpoint.createdAt.toISOString(),
     deliveries: async (endpoint: EndpointRow, args: { first?: number | null }, { db }: WebhookContext) => {
-      const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id)).orderBy(desc(webhookDeliveries.createdAt)).limit(pageSize(args.first, 20));
+      const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id)).orderBy(desc(webhookDeliveries.createdAt)).limit(pageSize(args.first, deliveriesPageSize));
       return rows.map(delivery);
     },
   },
