@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { request } from 'undici';
 import { startReplicaCluster } from '../dev/replica-cluster.js';
+import { clientHeaders } from '../protocol/headers.js';
 import { devToken, startTestStack } from '../test/fixtures/stack.js';
 import { percentile, report } from './report.js';
 
@@ -23,7 +24,7 @@ try {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
       body: JSON.stringify({ query: 'mutation { upsertProduct(id: "prd_01", name: "Anvil", priceCents: 499) { id } }' }),
     });
-    const token = String(write.headers['geofed-consistency']);
+    const token = String(write.headers[clientHeaders.consistency]);
     await write.body.dump();
     await cluster.waitForReplay();
     const body = JSON.stringify({ query: '{ product(id: "prd_01") { name priceCents } }' });
@@ -43,7 +44,7 @@ try {
     const checked: number[] = [];
     for (let round = 0; round < 4; round += 1) {
       plain.push(...(await sample({})));
-      checked.push(...(await sample({ 'geofed-consistency': token })));
+      checked.push(...(await sample({ [clientHeaders.consistency]: token })));
     }
     plain.sort((a, b) => a - b);
     checked.sort((a, b) => a - b);

@@ -5,6 +5,7 @@ import type { GeofedConfig } from '../gateway/config.js';
 import { gatewayEnv } from '../gateway/env.js';
 import type { SubgraphLimitSettings } from '../gateway/fetch-gate.js';
 import { startGateway } from '../gateway/gateway.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { closeClients, metricSum, send, startThrottledProxy, steadyLoad, type Outcome } from '../test/fixtures/flood.js';
 import { devToken, startTestStack, type Driver } from '../test/fixtures/stack.js';
 import { waitFor } from '../test/fixtures/wait.js';
@@ -52,7 +53,7 @@ if (values['flood-url'] !== undefined) {
         const outcome = await send(url, '{ products(first: 1) { id } }').catch(() => undefined);
         counts.requests += 1;
         if (outcome && outcome.status === 200 && outcome.codes.length === 0) counts.answered += 1;
-        else if (outcome && outcome.status === 503 && outcome.codes[0] === 'SUBGRAPH_OVERLOADED' && outcome.retryAfter !== null) counts.shed += 1;
+        else if (outcome && outcome.status === 503 && outcome.codes[0] === ErrorCode.SUBGRAPH_OVERLOADED && outcome.retryAfter !== null) counts.shed += 1;
         else counts.otherErrors += 1;
       }),
     );

@@ -12,6 +12,7 @@ import { delayTopology, type Topology } from '../dev/topology.js';
 import type { GeofedConfig } from '../gateway/config.js';
 import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
+import { clientHeaders } from '../protocol/headers.js';
 import { setLogLevels } from '../runtime/logger.js';
 import { devToken, startTestStack, type TestStack } from '../test/fixtures/stack.js';
 import { percentile, report } from './report.js';
@@ -122,7 +123,7 @@ async function timed(topology: Topology, run: () => Promise<Exchange>): Promise<
   return { ms, linkTrips: trips, headers: exchange.headers, exchange };
 }
 
-const watchedHeaders = ['x-geofed-gateway-region', 'x-geofed-home-region', 'x-geofed-data-region', 'x-geofed-global-region'];
+const watchedHeaders = [clientHeaders.gatewayRegion, clientHeaders.homeRegion, clientHeaders.dataRegion, clientHeaders.globalRegion];
 
 interface LinkInfo { readonly from: string; readonly to: string; readonly role: string; readonly rttMs: number }
 
@@ -416,8 +417,8 @@ try {
   {
     const check = (gateway: string) => (e: Exchange) => {
       expectData('catalog read', e);
-      expectHeader('catalog read', e, 'x-geofed-gateway-region', gateway);
-      expectHeader('catalog read', e, 'x-geofed-global-region', gateway);
+      expectHeader('catalog read', e, clientHeaders.gatewayRegion, gateway);
+      expectHeader('catalog read', e, clientHeaders.globalRegion, gateway);
     };
     // From us, "the US gateway only" is the same path: measured once.
     const paths: Path[] = regions.flatMap((region) => [
@@ -439,7 +440,7 @@ try {
   const checkMe = (what: string) => (e: Exchange) => {
     const data = expectData(what, e) as { me?: { orders?: unknown[] } };
     if (!data.me?.orders?.length) throw new Error(`${what}: no orders in ${e.text.slice(0, 200)}`);
-    expectHeader(what, e, 'x-geofed-data-region', 'eu');
+    expectHeader(what, e, clientHeaders.dataRegion, 'eu');
   };
   {
     const piiRegions = ['eu', 'us', 'apac'];
@@ -483,9 +484,9 @@ try {
       const mutation = `mutation { upsertProduct(id: "${benchProduct}", name: "Geo Bench Lamp", priceCents: ${price}) { id priceCents } }`;
       const write = await timed(topology, () => post(urls.local.us!, mutation, { authorization: `Bearer ${admin}` }));
       expectData('write', write.exchange);
-      const token = header(write.headers, 'geofed-consistency');
-      if (!token) throw new Error(`write: no geofed-consistency header (${write.exchange.text.slice(0, 200)})`);
-      const read = await timed(topology, () => post(urls.local.apac!, `{ product(id: "${benchProduct}") { name priceCents } }`, { 'geofed-consistency': token }));
+      const token = header(write.headers, clientHeaders.consistency);
+      if (!token) throw new Error(`write: no ${clientHeaders.consistency} header (${write.exchange.text.slice(0, 200)})`);
+      const read = await timed(topology, () => post(urls.local.apac!, `{ product(id: "${benchProduct}") { name priceCents } }`, { [clientHeaders.consistency]: token }));
       const seen = (expectData('read with token', read.exchange) as { product?: { priceCents?: number } }).product?.priceCents;
       t.clearQueries();
       if (i < warmup) continue;
@@ -531,12 +532,12 @@ try {
   }
 
   md.push('\n## 2. EU tenant (acme, usr_acme_1) `me { orders { items { product { name } } } }`, each client at its local gateway\n');
-  md.push('| client region | mode | median ms | p95 ms | cross-region round trips per request | link floor ms (cross + within) | median − link floor ms | served (x-geofed-gateway-region / data-region / global-region) |');
+  md.push(`| client region | mode | median ms | p95 ms | cross-region round trips per request | link floor ms (cross + within) | median − link floor ms | served (${clientHeaders.gatewayRegion} / ${clientHeaders.dataRegion} / ${clientHeaders.globalRegion}) |`);
   md.push('|---|---|---|---|---|---|---|---|');
   for (const region of ['eu', 'us', 'apac']) {
     for (const mode of ['forward', 'fetch'] as const) {
       const s = pii[region]![mode];
-      md.push(`| ${region} | ${mode} | ${ms(s.medianMs)} | ${ms(s.p95Ms)} | ${crossingText(s)} | ${ms(s.floorMs.total)} (${ms(s.floorMs.crossRegion)} + ${ms(s.floorMs.withinRegion)}) | ${ms(s.medianMs - s.floorMs.total)} | ${servedBy(s, 'x-geofed-gateway-region')} / ${servedBy(s, 'x-geofed-data-region')} / ${servedBy(s, 'x-geofed-global-region')} |`);
+      md.push(`| ${region} | ${mode} | ${ms(s.medianMs)} | ${ms(s.p95Ms)} | ${crossingText(s)} | ${ms(s.floorMs.total)} (${ms(s.floorMs.crossRegion)} + ${ms(s.floorMs.withinRegion)}) | ${ms(s.medianMs - s.floorMs.total)} | ${servedBy(s, clientHeaders.gatewayRegion)} / ${servedBy(s, clientHeaders.dataRegion)} / ${servedBy(s, clientHeaders.globalRegion)} |`);
     }
   }
 
@@ -574,11 +575,11 @@ try {
   }
 
   md.push('\n## 3. The local catalog down, and a write read back from another region\n');
-  md.push('| read | median ms | p95 ms | cross-region round trips | served global data (x-geofed-global-region) |');
+  md.push(`| read | median ms | p95 ms | cross-region round trips | served global data (${clientHeaders.globalRegion}) |`);
   md.push('|---|---|---|---|---|');
   const failoverRow = (name: string, up: Summary, down: Summary) => {
-    md.push(`| ${name}, catalog@eu up | ${ms(up.medianMs)} | ${ms(up.p95Ms)} | ${crossingText(up)} | ${servedBy(up, 'x-geofed-global-region')} |`);
-    md.push(`| ${name}, catalog@eu **down** | ${ms(down.medianMs)} | ${ms(down.p95Ms)} | ${crossingText(down)} | ${servedBy(down, 'x-geofed-global-region')} |`);
+    md.push(`| ${name}, catalog@eu up | ${ms(up.medianMs)} | ${ms(up.p95Ms)} | ${crossingText(up)} | ${servedBy(up, clientHeaders.globalRegion)} |`);
+    md.push(`| ${name}, catalog@eu **down** | ${ms(down.medianMs)} | ${ms(down.p95Ms)} | ${crossingText(down)} | ${servedBy(down, clientHeaders.globalRegion)} |`);
   };
   failoverRow('anonymous catalog read, client eu → gateway eu', anonymous.eu!.local, failover.anonymous);
   failoverRow('acme me { orders { items { product } } }, client eu → gateway eu', pii.eu!.forward, failover.me);
