@@ -73,16 +73,16 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
     const key = rolloutKey(region, subgraph);
     const stored = this.stored.get(key);
     if (stored && config && this.usable(config, key, stored)) return stored;
-    const planned = config?.rollout.regions[region]?.[subgraph];
-    return planned && { ...planned, revision: 0 };
+    const configured = config?.rollout.regions[region]?.[subgraph];
+    return configured && { ...configured, revision: 0 };
   }
 
   /** Every (region, subgraph) the config or the store has an entry for. */
   keys(): RolloutKey[] {
     const config = this.config();
-    const planned = Object.entries(config?.rollout.regions ?? {}).flatMap(([region, entries]) => Object.keys(entries).map((subgraph) => rolloutKey(region, subgraph)));
+    const configured = Object.entries(config?.rollout.regions ?? {}).flatMap(([region, entries]) => Object.keys(entries).map((subgraph) => rolloutKey(region, subgraph)));
     const stored = [...this.stored].flatMap(([key, entry]) => (config && this.usable(config, key, entry) ? [key] : []));
-    return [...new Set([...planned, ...stored])].sort();
+    return [...new Set([...configured, ...stored])].sort();
   }
 
   /** Where an entry comes from: the store (a command or the guard wrote it), else the config. */
@@ -197,9 +197,9 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
     if (!config?.rollout.guard.enabled) return;
     const slots = windowSlots(config, Date.now());
     for (const [region, entries] of Object.entries(config.rollout.regions)) {
-      for (const [subgraph, planned] of Object.entries(entries)) {
+      for (const [subgraph, configured] of Object.entries(entries)) {
         const live = this.entry(region, subgraph);
-        if (planned.canary === undefined || live?.canary !== planned.canary || live.rollback !== undefined || (live.percent === 0 && live.pinned.length === 0)) continue;
+        if (configured.canary === undefined || live?.canary !== configured.canary || live.rollback !== undefined || (live.percent === 0 && live.pinned.length === 0)) continue;
         const key = rolloutKey(region, subgraph);
         try {
           const [canary, stable] = await Promise.all((['canary', 'stable'] as const).map((side) => this.options.store.counts(key, live.revision, side, slots)));

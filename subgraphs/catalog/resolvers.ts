@@ -79,6 +79,7 @@ export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
   Tenant: {
     __resolveReference: (reference: { id: string }, { loaders }: CatalogContext) => loaders.tenant.load(reference.id),
     region: (tenant: TenantRow) => tenant.region.toUpperCase(),
+    plan: (tenant: TenantRow) => tenant.billingPlan,
     status: (tenant: TenantRow) => tenant.status.toUpperCase(),
   },
   Product: {

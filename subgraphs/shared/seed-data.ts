@@ -1,24 +1,24 @@
 // The seed data (README, "First queries"), computed rather than stored so that ids are
 // deterministic: `npm run token` names a tenant's first user without opening a database.
 
-export interface SeedTenant { id: string; name: string; region: string; plan: string; status: 'active' | 'suspended' }
-export interface SeedPlan { id: string; name: string }
+export interface SeedTenant { id: string; name: string; region: string; billingPlan: string; status: 'active' | 'suspended' }
+export interface SeedBillingPlan { id: string; name: string }
 export interface SeedProduct { id: string; name: string; priceCents: number; currency: string }
 export interface SeedUser { id: string; tenantId: string; email: string; name: string }
 export interface SeedOrderItem { line: number; productId: string; quantity: number; unitPriceCents: number }
 export interface SeedOrder { id: string; tenantId: string; userId: string; status: string; totalCents: number; createdAt: Date; items: SeedOrderItem[] }
 
-export const seedPlans: readonly SeedPlan[] = [
+export const seedBillingPlans: readonly SeedBillingPlan[] = [
   { id: 'free', name: 'Free' },
   { id: 'pro', name: 'Pro' },
   { id: 'enterprise', name: 'Enterprise' },
 ];
 
 export const seedTenants: readonly SeedTenant[] = [
-  { id: 'acme', name: 'Acme GmbH', region: 'eu', plan: 'pro', status: 'active' },
-  { id: 'globex', name: 'Globex Corporation', region: 'us', plan: 'enterprise', status: 'active' },
-  { id: 'initech', name: 'Initech Pte Ltd', region: 'apac', plan: 'free', status: 'active' },
-  { id: 'umbrella', name: 'Umbrella Ltda', region: 'latam', plan: 'pro', status: 'active' },
+  { id: 'acme', name: 'Acme GmbH', region: 'eu', billingPlan: 'pro', status: 'active' },
+  { id: 'globex', name: 'Globex Corporation', region: 'us', billingPlan: 'enterprise', status: 'active' },
+  { id: 'initech', name: 'Initech Pte Ltd', region: 'apac', billingPlan: 'free', status: 'active' },
+  { id: 'umbrella', name: 'Umbrella Ltda', region: 'latam', billingPlan: 'pro', status: 'active' },
 ];
 
 const peopleByTenant: Readonly<Record<string, readonly string[]>> = {

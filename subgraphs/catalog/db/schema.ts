@@ -1,7 +1,8 @@
 import { integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { outboxTable } from '../../shared/outbox-table.js';
 
-export const plans = pgTable('plans', {
+/** Tenants' billing plans, which size their rate-limit budgets. */
+export const billingPlans = pgTable('plans', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
 });
@@ -11,7 +12,7 @@ export const tenants = pgTable('tenants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   region: text('region').notNull(),
-  plan: text('plan').notNull().references(() => plans.id),
+  billingPlan: text('plan').notNull().references(() => billingPlans.id),
   status: text('status', { enum: ['active', 'suspended'] }).notNull().default('active'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
