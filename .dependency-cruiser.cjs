@@ -53,6 +53,13 @@ module.exports = {
       to: { path: '^subgraphs/', pathNot: '^subgraphs/index\\.ts$' },
     },
     {
+      name: 'bench-through-one-subgraphs-entry',
+      comment: 'Benchmarks reach subgraph code through subgraphs/index.ts only, as the dev runner does.',
+      severity: 'error',
+      from: { path: '^bench/' },
+      to: { path: '^subgraphs/', pathNot: '^subgraphs/index\\.ts$' },
+    },
+    {
       name: 'nothing-imports-tests-or-benchmarks',
       severity: 'error',
       from: { pathNot: '^(test|bench)/' },

@@ -9,17 +9,14 @@ import { subgraphTenantDirectory } from '../gateway/tenant-directory.js';
 import { startDirectoryInvalidation } from '../gateway/tenant-invalidation.js';
 import type { EventBus } from '../runtime/events/bus.js';
 import type { EventsSettings } from '../runtime/events/settings.js';
-import { startDatabaseRelay, startWebhookWorkers } from '../subgraphs/events.js';
-import { outbox } from '../subgraphs/shared/db/schema.js';
-import { recordEvent } from '../subgraphs/shared/outbox.js';
-import { rowsOf } from '../subgraphs/shared/rows.js';
-import { webhookSettings } from '../subgraphs/users/webhooks/settings.js';
+import { loadEvents, rowsOf } from '../subgraphs/index.js';
 import { deleteStreamsOf, openTestBus, testPrefix, type BusKind } from '../test/fixtures/events.js';
 import { devToken, postGraphQL, startTestStack, type TestStack } from '../test/fixtures/stack.js';
 import { startWebhookReceiver } from '../test/fixtures/webhook-receiver.js';
 import { progress } from './harness/progress.js';
 import { percentile, report } from './report.js';
 
+const { startDatabaseRelay, startWebhookWorkers, webhookSettings, recordRegionalEvent } = await loadEvents();
 const regions = ['us', 'eu', 'apac', 'latam'];
 const writes = 100;
 const webhookEvents = 2_000;
@@ -88,7 +85,7 @@ async function webhookThroughput(t: TestStack, bus: EventBus) {
   const workers = await startWebhookWorkers({ database: eu, region: 'eu', bus, settings, webhooks });
   const started = performance.now();
   await eu.db.transaction(async (tx) => {
-    for (let i = 0; i < webhookEvents; i += 1) await recordEvent(tx as never, outbox, { type: 'users.profile.updated', region: 'eu', tenantId: 'acme', data: { userId: `usr_acme_${(i % 3) + 1}`, tenantId: 'acme', name: `n${i}` } });
+    for (let i = 0; i < webhookEvents; i += 1) await recordRegionalEvent(tx as never, { type: 'users.profile.updated', region: 'eu', tenantId: 'acme', data: { userId: `usr_acme_${(i % 3) + 1}`, tenantId: 'acme', name: `n${i}` } });
   });
   for (;;) {
     const [row] = await rowsOf<{ n: number }>(eu.db, sql`select count(*)::int as n from webhook_deliveries where status = 'delivered'`);

@@ -2,11 +2,13 @@
 // database's outbox, and in the users subgraph's region the webhook intake and delivery worker. Started by
 // `npm run subgraph` when GEOFED_NATS_URL is set, and by the dev runner on the in-process bus.
 import type { Registry } from 'prom-client';
+import type { EventTypeName } from '../protocol/events.js';
 import type { EventBus } from '../runtime/events/bus.js';
 import type { EventsSettings } from '../runtime/events/settings.js';
 import { outbox as catalogOutbox } from './catalog/db/schema.js';
-import type { DatabaseHandle } from './shared/db.js';
+import type { Database, DatabaseHandle } from './shared/db.js';
 import { outbox as regionalOutbox } from './shared/db/schema.js';
+import { recordEvent, type NewEvent } from './shared/outbox.js';
 import { startOutboxRelay, type RunningRelay } from './shared/outbox-relay.js';
 import { startDeliveryWorker } from './users/webhooks/delivery-worker.js';
 import { startWebhookIntake } from './users/webhooks/intake.js';
@@ -38,6 +40,15 @@ export function startDatabaseRelay({ database, scope, region, bus, settings }: D
     duplicateWindowMs: settings.duplicateWindowMs,
     pollMs: settings.pollMs,
   });
+}
+
+/**
+ * Appends an event to a regional database's outbox on `db`, the caller's
+ * transaction, as a regional resolver's change does: for code outside the
+ * subgraphs (the events benchmark) that commits events without a resolver.
+ */
+export function recordRegionalEvent<N extends EventTypeName>(db: Database, event: NewEvent<N>): Promise<string> {
+  return recordEvent(db, regionalOutbox, event);
 }
 
 export interface WebhookWorkersOptions {
