@@ -152,7 +152,7 @@ const unlimited = { capacity: 1e12, refillPerSecond: 1e9, regions: {} };
 const t = await startTestStack(driver, {
   configure: (config) => ({
     ...config,
-    rateLimits: { ...config.rateLimits, plans: Object.fromEntries(Object.keys(config.rateLimits.plans).map((plan) => [plan, unlimited])), anonymous: { ...unlimited, clientKey: 'address' } },
+    rateLimits: { ...config.rateLimits, billingPlans: Object.fromEntries(Object.keys(config.rateLimits.billingPlans).map((billingPlan) => [billingPlan, unlimited])), anonymous: { ...unlimited, clientKey: 'address' } },
   }),
 });
 const catalogUrls = t.stack.config.subgraphs.find((s) => s.name === 'catalog')!.urls;

@@ -328,7 +328,7 @@ try {
       ...config,
       rateLimits: {
         ...config.rateLimits,
-        plans: Object.fromEntries(Object.keys(config.rateLimits.plans).map((plan) => [plan, bigBuckets])),
+        billingPlans: Object.fromEntries(Object.keys(config.rateLimits.billingPlans).map((billingPlan) => [billingPlan, bigBuckets])),
         anonymous: { ...config.rateLimits.anonymous, capacity: 1e12, refillPerSecond: 1e9 },
       },
     }),

@@ -163,12 +163,12 @@ export function configSchema(path: string, env: GatewayEnv) {
     const region = env.region ?? file.gateway.region ?? file.regions[0]!;
     if (!file.regions.includes(region)) problem(env.region ? 'GEOFED_REGION' : 'gateway.region', `"${region}" is not one of regions [${file.regions.join(', ')}]`);
     const subgraphs = Object.entries(file.subgraphs).map(([name, entry]) => resolveSubgraph(name, entry, file.regions, base, env, problem));
-    const plans = file.rate_limits.plans;
-    if (Object.keys(plans).length > 0 && !(file.rate_limits.defaultPlan in plans)) {
-      problem('rate_limits.default_plan', `"${file.rate_limits.defaultPlan}" is not one of rate_limits.plans [${Object.keys(plans).join(', ')}]`);
+    const { billingPlans, defaultBillingPlan } = file.rate_limits;
+    if (Object.keys(billingPlans).length > 0 && !(defaultBillingPlan in billingPlans)) {
+      problem('rate_limits.default_plan', `"${defaultBillingPlan}" is not one of rate_limits.plans [${Object.keys(billingPlans).join(', ')}]`);
     }
-    for (const [plan, size] of Object.entries(plans)) {
-      for (const r of Object.keys(size.regions)) if (!file.regions.includes(r)) problem(`rate_limits.plans.${plan}.regions.${r}`, notARegion(r, file.regions));
+    for (const [billingPlan, size] of Object.entries(billingPlans)) {
+      for (const r of Object.keys(size.regions)) if (!file.regions.includes(r)) problem(`rate_limits.plans.${billingPlan}.regions.${r}`, notARegion(r, file.regions));
     }
     const directory = file.gateway.tenantsDirectory;
     if (directory !== undefined && !(directory in file.subgraphs)) problem('gateway.tenants_directory', `"${directory}" is not one of subgraphs [${Object.keys(file.subgraphs).join(', ')}]`);

@@ -149,7 +149,7 @@ export async function buildPipeline({ config, supergraphSdl, supergraphs, env, m
     directory ??
     (config.tenantsDirectory !== undefined
       ? subgraphTenantDirectory({ urls: directoryUrls(config, config.tenantsDirectory), ttlMs: config.gateway.tenantCacheTtlMs, notFoundTtlMs: config.gateway.tenantNotFoundTtlMs, timeoutMs: config.gateway.subgraphTimeoutMs, maxEntries: config.memory.tenantEntries, maxNotFound: config.memory.unknownTenantEntries, secret })
-      : staticTenantDirectory(region, config.rateLimits.defaultPlan));
+      : staticTenantDirectory(region, config.rateLimits.defaultBillingPlan));
   const serve = graphqlRoute({
     region,
     serverFor: (caller) => {

@@ -23,7 +23,7 @@ beforeAll(async () => {
   t = await startTestStack('postgres', {
     configure: (config) => ({
       ...config,
-      rateLimits: { ...config.rateLimits, plans: Object.fromEntries(Object.keys(config.rateLimits.plans).map((plan) => [plan, unlimited])), anonymous: { ...unlimited, clientKey: 'address' } },
+      rateLimits: { ...config.rateLimits, billingPlans: Object.fromEntries(Object.keys(config.rateLimits.billingPlans).map((billingPlan) => [billingPlan, unlimited])), anonymous: { ...unlimited, clientKey: 'address' } },
     }),
   });
   // A second tenant homed in eu, beside acme.

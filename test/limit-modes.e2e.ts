@@ -44,8 +44,8 @@ async function gateway(cost: LimitMode, rateLimits: LimitMode): Promise<RunningG
       ...base.rateLimits,
       mode: rateLimits,
       keyPrefix: `geofed:test:modes:${randomUUID()}`,
-      defaultPlan: 'free',
-      plans: { free: { capacity: 150, refillPerSecond: 0, regions: {} }, pro: { capacity: 150, refillPerSecond: 0, regions: {} } },
+      defaultBillingPlan: 'free',
+      billingPlans: { free: { capacity: 150, refillPerSecond: 0, regions: {} }, pro: { capacity: 150, refillPerSecond: 0, regions: {} } },
     },
   };
   const started = await startGateway({ config, env: gatewayEnv({}), port: 0 });

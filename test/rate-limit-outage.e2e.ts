@@ -65,8 +65,8 @@ async function threeGateways(policy: GeofedConfig['rateLimits']['onStoreError'],
     onStoreError: policy,
     storeTimeoutMs: timeoutMs,
     gateways: 3,
-    defaultPlan: 'free',
-    plans: { free: { capacity, refillPerSecond: 0, regions: {} } },
+    defaultBillingPlan: 'free',
+    billingPlans: { free: { capacity, refillPerSecond: 0, regions: {} } },
   };
   const env = gatewayEnv({ UPSTASH_REDIS_REST_URL: store.url, UPSTASH_REDIS_REST_TOKEN: upstash.token });
   gateways = await Promise.all(['us', 'eu', 'apac'].map((region) => startGateway({ config: { ...base, gateway: { ...base.gateway, region }, rateLimits }, env, port: 0 })));

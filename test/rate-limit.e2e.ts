@@ -19,8 +19,8 @@ beforeAll(async () => {
       cost: { ...config.cost, maxOperationCost: 1000 },
       rateLimits: {
         ...config.rateLimits,
-        defaultPlan: 'free',
-        plans: {
+        defaultBillingPlan: 'free',
+        billingPlans: {
           free: { capacity: 100_000, refillPerSecond: 0, regions: {} },
           pro: { capacity: 250, refillPerSecond: 0, regions: {} },
         },

@@ -46,7 +46,7 @@ beforeAll(async () => {
     // Buckets that never refill, so that every debit shows in RateLimit-Remaining.
     configure: (config) => ({
       ...config,
-      rateLimits: { ...config.rateLimits, keyPrefix: `geofed:rl:${randomUUID()}`, plans: Object.fromEntries(Object.keys(config.rateLimits.plans).map((plan) => [plan, { capacity: 100_000, refillPerSecond: 0, regions: {} }])) },
+      rateLimits: { ...config.rateLimits, keyPrefix: `geofed:rl:${randomUUID()}`, billingPlans: Object.fromEntries(Object.keys(config.rateLimits.billingPlans).map((billingPlan) => [billingPlan, { capacity: 100_000, refillPerSecond: 0, regions: {} }])) },
     }),
   });
   await cluster.waitForReplay();

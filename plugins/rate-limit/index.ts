@@ -77,7 +77,7 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
   const shares = localBudgets({ gateways: settings.gateways, maxBuckets: settings.fallbackBuckets, now });
   let lastOutageLog = 0;
   const sizeOf = (billingPlan: string, region: string): BucketSize => {
-    const sized = settings.plans[billingPlan] ?? settings.plans[settings.defaultPlan];
+    const sized = settings.billingPlans[billingPlan] ?? settings.billingPlans[settings.defaultBillingPlan];
     return sized?.regions[region] ?? sized ?? { capacity: settings.anonymous.capacity, refillPerSecond: settings.anonymous.refillPerSecond };
   };
   const bucketsOf = (context: RateLimitContext, home: number, local: number): BucketDebit[] => {

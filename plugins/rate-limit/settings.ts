@@ -10,7 +10,9 @@ const bucketSize = settingsSection(bucketShape);
 
 /**
  * `rate_limits` of supergraph.yaml: token buckets per (tenant, region), in
- * memory or in Upstash Redis (README, "Cost and rate limits").
+ * memory or in Upstash Redis (README, "Cost and rate limits"). The file's
+ * `plans` and `default_plan` are billing plans; code names them so, since
+ * "plan" in code is Apollo's query plan.
  */
 export const rateLimitSettings = settingsSection({
   enabled: z.boolean().default(true),
@@ -45,6 +47,8 @@ export const rateLimitSettings = settingsSection({
     /** Who an anonymous caller is: its socket address, or the first X-Forwarded-For hop behind a trusted proxy. */
     client_key: z.enum(['address', 'x-forwarded-for']).default('address'),
   }).prefault({}),
-}).prefault({});
+})
+  .transform(({ plans, defaultPlan, ...section }) => ({ ...section, billingPlans: plans, defaultBillingPlan: defaultPlan }))
+  .prefault({});
 
 export type RateLimitSettings = z.output<typeof rateLimitSettings>;
