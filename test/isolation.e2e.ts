@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOrders, seedTenants, seedUsers, firstUserOf } from '../subgraphs/shared/seed-data.js';
-import { receivedFrom, signedAs, spoofedContextHeaders } from './fixtures/spoofing.js';
+import { receivedFrom, signedAs, spoofedContextHeaders, spoofedHopHeaders } from './fixtures/spoofing.js';
 import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 import { callSubgraph } from './fixtures/subgraph-client.js';
 import { defineRowLevelSecuritySuite } from './fixtures/row-level-security.js';
@@ -68,17 +68,31 @@ describe('cross-tenant matrix', () => {
     expectRefused(outcome(lyingRegion), served({ _entities: [null] }), 'signed context claiming the other region');
 
     // Every context header, claiming the other tenant as admin: the subgraphs must see only what the token says.
-    const seen = ['users', 'orders'].flatMap((name) => [tenant.region, other.region].map((region) => [`${name}@${region}`, receivedFrom(t.stack.subgraph(name, region))] as const));
-    const spoofed = await postGraphQL(t.graphqlUrl, '{ me { email orders(first: 1) { id } } }', { token, headers: spoofedContextHeaders({ tenantId: other.id, userId: other.user.id, region: other.region }) });
+    const watchSubgraphs = () => {
+      const seen = ['users', 'orders'].flatMap((name) => [tenant.region, other.region].map((region) => [`${name}@${region}`, receivedFrom(t.stack.subgraph(name, region))] as const));
+      return () => Object.fromEntries(seen.map(([instance, received]) => [instance, received()]));
+    };
+    const spoofedContext = spoofedContextHeaders({ tenantId: other.id, userId: other.user.id, region: other.region });
+    const received = watchSubgraphs();
+    const spoofed = await postGraphQL(t.graphqlUrl, '{ me { email orders(first: 1) { id } } }', { token, headers: spoofedContext });
     const caller = signedAs({ tenantId: tenant.id, userId: tenant.user.id, roles: [], region: tenant.region });
     expectRefused(
-      { dataRegion: spoofed.headers.get('x-geofed-data-region'), data: spoofed.body.data, received: Object.fromEntries(seen.map(([instance, received]) => [instance, received()])) },
+      { dataRegion: spoofed.headers.get('x-geofed-data-region'), data: spoofed.body.data, received: received() },
       {
         dataRegion: tenant.region,
         data: { me: { email: tenant.user.email, orders: [{ id: newestOrderOf(tenant.user.id) }] } },
         received: { [`users@${tenant.region}`]: [caller], [`orders@${tenant.region}`]: [caller], [`users@${other.region}`]: [], [`orders@${other.region}`]: [] },
       },
       'client-sent x-geofed headers',
+    );
+
+    // The same, claiming to be forwarded by the other region's gateway as well: refused before any subgraph is called.
+    const receivedOfHop = watchSubgraphs();
+    const hopSpoofed = await postGraphQL(t.graphqlUrl, '{ me { email orders(first: 1) { id } } }', { token, headers: { ...spoofedContext, ...spoofedHopHeaders(other.region) } });
+    expectRefused(
+      { ...outcome(hopSpoofed), received: receivedOfHop() },
+      { ...refusedWith(401, 'GATEWAY_SIGNATURE_REFUSED'), received: { [`users@${tenant.region}`]: [], [`orders@${tenant.region}`]: [], [`users@${other.region}`]: [], [`orders@${other.region}`]: [] } },
+      'client-sent x-geofed hop headers',
     );
 
     const unsignedHeaders = await callSubgraph(url('users', other.region), '{ me { email } }', { headers: { 'x-geofed-tenant': other.id, 'x-geofed-user': other.user.id, 'x-geofed-region': other.region } });
