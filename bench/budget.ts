@@ -14,7 +14,7 @@ import { startSlowProxy } from '../dev/slow-proxy.js';
 import { buildCostModel } from '../plugins/cost/calculator.js';
 import { costSites, fieldOwnershipOf } from '../plugins/field-ownership.js';
 import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
-import { settle, type BucketStore } from '../plugins/rate-limit/store.js';
+import { settleDebits, type BucketStore } from '../plugins/rate-limit/store.js';
 import { upstashBucketStore } from '../plugins/rate-limit/upstash-store.js';
 import { startGatewayProcess, writeGatewayConfig } from '../test/fixtures/gateway-process.js';
 import { metricValue } from '../test/fixtures/metrics.js';
@@ -80,7 +80,7 @@ function fetchStore(url: string, token: string, autoPipelining: boolean): Bucket
     async debit(debits) {
       const args = ['', ...debits.flatMap((debit) => [String(debit.capacity), String(debit.refillPerSecond), String(debit.cost)])];
       const reply = await run(debits.map((debit) => debit.key), args);
-      return settle(debits, debits.map((_, i) => Number(reply[i])), reply[debits.length] === '1');
+      return settleDebits(debits, debits.map((_, i) => Number(reply[i])), reply[debits.length] === '1');
     },
     async close() {},
   };

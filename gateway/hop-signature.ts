@@ -7,7 +7,7 @@ import { clientHeaders, hopHeaders } from '../protocol/headers.js';
  * home gateway needs to answer exactly as if the client had called it (the
  * token, the read-your-writes token, CSRF and CORS headers, validators).
  */
-export const forwardedHeaders = [
+const signedHopHeaders = [
   'authorization',
   'content-type',
   'accept',
@@ -33,7 +33,7 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string {
 
 function canonical(request: HopRequest, from: string, nonce: string, timestamp: string): string {
   const bodyHash = createHash('sha256').update(request.body).digest('hex');
-  const forwarded = forwardedHeaders.map((name) => `${name}:${headerValue(request.headers, name)}`);
+  const forwarded = signedHopHeaders.map((name) => `${name}:${headerValue(request.headers, name)}`);
   return ['geofed-hop-v1', request.method.toUpperCase(), request.target, from, nonce, timestamp, bodyHash, ...forwarded].join('\n');
 }
 
@@ -44,7 +44,7 @@ export function signHop(secret: string, request: HopRequest, from: string, nowMs
   const timestamp = String(Math.floor(nowMs / 1000));
   const nonce = randomBytes(16).toString('hex');
   const headers: Record<string, string> = {};
-  for (const name of forwardedHeaders) {
+  for (const name of signedHopHeaders) {
     const value = headerValue(request.headers, name);
     if (value !== '') headers[name] = value;
   }

@@ -4,7 +4,7 @@ import { writeGraphQLError, writeJson, type RouteHandler } from '../runtime/http
 import type { NonceStore } from '../runtime/nonce-store.js';
 import type { GeofedConfig } from './config.js';
 import { verifyHop } from './hop-signature.js';
-import { rolloutCommand } from './rollout-commands.js';
+import { rolloutCommandSchema } from './rollout-commands.js';
 import type { RolloutRuntime } from './rollout-runtime.js';
 import { rolloutStatus } from './rollout-status.js';
 
@@ -54,7 +54,7 @@ export function rolloutRoute({ runtime, config, secrets, windowSeconds, nonces }
     if (req.method !== 'POST') return writeGraphQLError(res, ErrorCode.BAD_REQUEST, '/rollout answers GET (the status) and POST (a command).');
     let parsed;
     try {
-      parsed = rolloutCommand.safeParse(JSON.parse(body.raw.toString('utf8')));
+      parsed = rolloutCommandSchema.safeParse(JSON.parse(body.raw.toString('utf8')));
     } catch (error) {
       return writeGraphQLError(res, ErrorCode.BAD_REQUEST, `The command is not JSON: ${(error as Error).message}`);
     }

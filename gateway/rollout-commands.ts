@@ -6,7 +6,7 @@ import type { RolloutEntry } from './rollout-state.js';
 import { versionLabel } from './versions.js';
 
 /** What `npx geofed rollout start|promote|rollback` asks a gateway (rollout-admin.ts), as JSON. */
-export const rolloutCommand = z.discriminatedUnion('action', [
+export const rolloutCommandSchema = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('start'),
     subgraph: z.string().min(1),
@@ -19,7 +19,7 @@ export const rolloutCommand = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('rollback'), subgraph: z.string().min(1), version: versionLabel.optional(), region: regionName }),
 ]);
 
-export type RolloutCommand = z.output<typeof rolloutCommand>;
+export type RolloutCommand = z.output<typeof rolloutCommandSchema>;
 
 /**
  * The entry a command leaves, from the one in force (`current`, revision 0 when only the config has it):

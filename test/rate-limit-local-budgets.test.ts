@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { localBudgets } from '../plugins/rate-limit/local-budgets.js';
-import { settle, type BucketDebit } from '../plugins/rate-limit/store.js';
+import { settleDebits, type BucketDebit } from '../plugins/rate-limit/store.js';
 
 // A gateway's local share of a bucket while the store cannot answer (on_store_error: open), on a clock of the test's.
 function sharesOn(gateways: number, maxBuckets = 100) {
@@ -9,7 +9,7 @@ function sharesOn(gateways: number, maxBuckets = 100) {
 }
 const bucket = (cost: number, over: Partial<BucketDebit> = {}): BucketDebit => ({ key: 'rl:{acme}:eu', capacity: 90, refillPerSecond: 0, cost, ...over });
 /** The store's answer after a debit that left `remaining` (what observe() reads). */
-const answered = (debits: readonly BucketDebit[], remaining: readonly number[]) => settle(debits.map((debit) => ({ ...debit, cost: 0 })), remaining);
+const answered = (debits: readonly BucketDebit[], remaining: readonly number[]) => settleDebits(debits.map((debit) => ({ ...debit, cost: 0 })), remaining);
 /** Debits `cost` until the share refuses; how many it admitted. */
 function drain(shares: ReturnType<typeof localBudgets>, debit: BucketDebit, limit = 1_000): number {
   let admitted = 0;

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { settle, type BucketDebit, type DebitResult } from './store.js';
+import { settleDebits, type BucketDebit, type DebitResult } from './store.js';
 
 export interface LocalBudgetsOptions {
   /** How many gateways share each bucket (`rate_limits.gateways`): this one's share is 1/gateways of it. */
@@ -64,7 +64,7 @@ export function localBudgets({ gateways, maxBuckets, now = Date.now }: LocalBudg
     debit(debits) {
       const at = now();
       const local = debits.map((debit) => shareOf(debit, at));
-      const result = settle(local, local.map((share) => share.tokens));
+      const result = settleDebits(local, local.map((share) => share.tokens));
       local.forEach((share) => shares.set(share.key, { tokens: result.allowed ? share.tokens - share.cost : share.tokens, atMs: at }));
       return result;
     },

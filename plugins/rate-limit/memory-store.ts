@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { settle, type BucketDebit, type BucketStore, type DebitResult } from './store.js';
+import { settleDebits, type BucketDebit, type BucketStore, type DebitResult } from './store.js';
 
 /** `memory.rate_limit_buckets`: one bucket per anonymous client key and region, and per tenant and region; some 300 bytes each. */
 export const defaultMemoryBuckets = 100_000;
@@ -28,7 +28,7 @@ export function memoryBucketStore(now: () => number = Date.now, { maxBuckets = d
         if (!state) return debit.capacity;
         return Math.min(debit.capacity, state.tokens + ((at - state.updatedMs) * debit.refillPerSecond) / 1000);
       });
-      const result = settle(debits, available);
+      const result = settleDebits(debits, available);
       if (result.allowed) debits.forEach((debit, i) => buckets.set(debit.key, { tokens: available[i]! - debit.cost, updatedMs: at }));
       return result;
     },

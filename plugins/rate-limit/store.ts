@@ -37,7 +37,7 @@ const neverSeconds = 3_600;
  * The arithmetic both stores share, given the tokens each bucket held after
  * refill. `allowed` is the store's own verdict when it made one (the Lua script).
  */
-export function settle(buckets: readonly BucketDebit[], available: readonly number[], allowed = buckets.every((bucket, i) => available[i]! >= bucket.cost)): DebitResult {
+export function settleDebits(buckets: readonly BucketDebit[], available: readonly number[], allowed = buckets.every((bucket, i) => available[i]! >= bucket.cost)): DebitResult {
   return {
     allowed,
     buckets: buckets.map((bucket, i) => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis, type Requester, type UpstashRequest, type UpstashResponse } from '@upstash/redis';
 import { Pool, type Dispatcher } from 'undici';
-import { settle, type BucketDebit, type BucketStore, type DebitResult } from './store.js';
+import { settleDebits, type BucketDebit, type BucketStore, type DebitResult } from './store.js';
 
 const script = readFileSync(new URL('./token-bucket.lua', import.meta.url), 'utf8');
 const scriptSha = createHash('sha1').update(script).digest('hex');
@@ -40,7 +40,7 @@ const maxBatch = 64;
 export function upstashBucketStore({ url, token, timeoutMs, maxInFlight = 16, now }: UpstashStoreOptions): BucketStore {
   const argsOf = (debits: readonly BucketDebit[]) => [now ? String(now()) : '', ...debits.flatMap((debit) => [String(debit.capacity), String(debit.refillPerSecond), String(debit.cost)])];
   // The script answers strings; the client may have turned them into numbers already.
-  const resultOf = (debits: readonly BucketDebit[], reply: readonly unknown[]) => settle(debits, debits.map((_, i) => Number(reply[i])), String(reply[debits.length]) === '1');
+  const resultOf = (debits: readonly BucketDebit[], reply: readonly unknown[]) => settleDebits(debits, debits.map((_, i) => Number(reply[i])), String(reply[debits.length]) === '1');
   // Keep-alive as undici does by default (the server's Keep-Alive hint, else 4 s idle); one request at a time per connection.
   const pool = new Pool(url, { connections: maxInFlight, pipelining: 1, connectTimeout: timeoutMs });
   const redis = new Redis(poolRequester(pool, token, timeoutMs));

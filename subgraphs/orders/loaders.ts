@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { and, asc, eq, getTableColumns, inArray, lte, sql } from 'drizzle-orm';
-import { groupBy, inOrderOf } from '../shared/batch.js';
+import { groupsInOrderOf, inOrderOf } from '../shared/batch.js';
 import type { Database } from '../shared/db.js';
 import { orderItems, orders } from './db/schema.js';
 
@@ -23,7 +23,7 @@ export function ordersLoaders(db: Database, tenantId: string | undefined) {
         .from(orderItems)
         .where(and(eq(orderItems.tenantId, tenantId), inArray(orderItems.orderId, [...orderIds])))
         .orderBy(asc(orderItems.orderId), asc(orderItems.line));
-      return groupBy(orderIds, rows, (row) => row.orderId);
+      return groupsInOrderOf(orderIds, rows, (row) => row.orderId);
     }),
     /** The newest `first` orders of each user: one windowed query for all users that share a page size. */
     newestOrdersOfUser(first: number): DataLoader<string, OrderRow[]> {
@@ -40,7 +40,7 @@ export function ordersLoaders(db: Database, tenantId: string | undefined) {
             .where(and(eq(orders.tenantId, tenantId), inArray(orders.userId, [...userIds])))
             .as('ranked');
           const rows = await db.select().from(ranked).where(lte(ranked.rank, first)).orderBy(asc(ranked.rank));
-          return groupBy(userIds, rows as OrderRow[], (row) => row.userId);
+          return groupsInOrderOf(userIds, rows as OrderRow[], (row) => row.userId);
         });
         newestOrdersByPageSize.set(first, loader);
       }

@@ -5,7 +5,7 @@ export function inOrderOf<Row extends { id: string }>(ids: readonly string[], ro
 }
 
 /** Groups the children of a batch by parent key, keeping the rows' order. */
-export function groupBy<Row>(keys: readonly string[], rows: readonly Row[], keyOf: (row: Row) => string): Row[][] {
+export function groupsInOrderOf<Row>(keys: readonly string[], rows: readonly Row[], keyOf: (row: Row) => string): Row[][] {
   const groups = new Map<string, Row[]>(keys.map((key) => [key, []]));
   for (const row of rows) groups.get(keyOf(row))?.push(row);
   return keys.map((key) => groups.get(key) ?? []);
