@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { products, outbox as catalogOutbox } from '../subgraphs/catalog/db/schema.js';
+import { catalogOutbox, products } from '../subgraphs/catalog/db/schema.js';
 import type { Database } from '../subgraphs/shared/db.js';
 import { recordEvent } from '../subgraphs/shared/outbox.js';
 import { devToken, postGraphQL, rowsOf, startTestStack, type Driver, type TestStack } from './fixtures/stack.js';

@@ -8,7 +8,7 @@ import type { Database } from '../shared/db.js';
 import { pageSize, requireRole, requireTenant } from '../shared/guards.js';
 import { laterToken } from '../../protocol/consistency-token.js';
 import { recordEvent } from '../shared/outbox.js';
-import { outbox, products } from './db/schema.js';
+import { catalogOutbox, products } from './db/schema.js';
 import { currentWalPosition, onPrimary } from './primary.js';
 import { setTenantStatus } from './tenant-status.js';
 import type { CatalogLoaders, TenantRow } from './loaders.js';
@@ -66,7 +66,7 @@ export const catalogResolvers: GraphQLResolverMap<CatalogContext> = {
             .onConflictDoUpdate({ target: products.id, set: { name: values.name, priceCents: values.priceCents, updatedAt: new Date() } })
             .returning();
           const { id, name, priceCents, currency } = upserted!;
-          await recordEvent(tx, outbox, { type: 'catalog.product.upserted', data: { id, name, priceCents, currency } });
+          await recordEvent(tx, catalogOutbox, { type: 'catalog.product.upserted', data: { id, name, priceCents, currency } });
           return upserted!;
         });
         written.token = laterToken(written.token, await currentWalPosition(primary));

@@ -6,7 +6,7 @@ import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { requireRole } from '../shared/guards.js';
 import { recordEvent } from '../shared/outbox.js';
-import { outbox, tenants } from './db/schema.js';
+import { catalogOutbox, tenants } from './db/schema.js';
 import type { TenantRow } from './loaders.js';
 import { currentWalPosition, onPrimary } from './primary.js';
 
@@ -34,7 +34,7 @@ export function setTenantStatus(status: TenantRow['status']) {
         if (!current) throw resolverError(ErrorCode.BAD_USER_INPUT, `There is no tenant "${args.id}".`);
         if (current.status === status) return current;
         const [updated] = await tx.update(tenants).set({ status }).where(eq(tenants.id, args.id)).returning();
-        await recordEvent(tx, outbox, { type: 'catalog.tenant.status-changed', tenantId: updated!.id, data: { tenantId: updated!.id, region: updated!.region, status } });
+        await recordEvent(tx, catalogOutbox, { type: 'catalog.tenant.status-changed', tenantId: updated!.id, data: { tenantId: updated!.id, region: updated!.region, status } });
         return updated!;
       });
       written.token = laterToken(written.token, await currentWalPosition(primary));

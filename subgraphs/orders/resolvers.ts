@@ -4,7 +4,7 @@ import { ErrorCode, resolverError } from '../../protocol/errors.js';
 import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { pageSize, requireUser } from '../shared/guards.js';
-import { outbox } from '../shared/db/schema.js';
+import { regionalOutbox } from '../shared/db/schema.js';
 import { recordEvent } from '../shared/outbox.js';
 import type { PriceLookup } from './catalog-prices.js';
 import { orderItems, orders } from './db/schema.js';
@@ -51,7 +51,7 @@ export const ordersResolvers: GraphQLResolverMap<OrdersContext> = {
       return db.transaction(async (tx) => {
         const [order] = await tx.insert(orders).values({ id: orderId, tenantId, userId, status: 'placed', totalCents }).returning();
         await tx.insert(orderItems).values(items);
-        await recordEvent(tx as unknown as Database, outbox, { type: 'orders.order.placed', region, tenantId, data: { orderId, tenantId, userId, totalCents, lines: items.length } });
+        await recordEvent(tx as unknown as Database, regionalOutbox, { type: 'orders.order.placed', region, tenantId, data: { orderId, tenantId, userId, totalCents, lines: items.length } });
         return order;
       });
     },

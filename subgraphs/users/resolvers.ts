@@ -5,7 +5,7 @@ import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { Database } from '../shared/db.js';
 import { requireTenant, requireUser } from '../shared/guards.js';
 import { recordEvent } from '../shared/outbox.js';
-import { outbox } from '../shared/db/schema.js';
+import { regionalOutbox } from '../shared/db/schema.js';
 import { users } from './db/schema.js';
 import type { UserRow, UsersLoaders } from './loaders.js';
 import type { WebhookSettings } from './webhooks/settings.js';
@@ -41,7 +41,7 @@ export const usersResolvers: GraphQLResolverMap<UsersContext> = {
         .where(and(eq(users.tenantId, tenantId), eq(users.id, userId)))
         .returning();
       if (!row) throw resolverError(ErrorCode.FORBIDDEN, 'The signed-in user does not exist in its tenant.');
-      await recordEvent(db, outbox, { type: 'users.profile.updated', region, tenantId, data: { userId, tenantId, name } });
+      await recordEvent(db, regionalOutbox, { type: 'users.profile.updated', region, tenantId, data: { userId, tenantId, name } });
       return row;
     },
     ...webhookResolvers.Mutation,

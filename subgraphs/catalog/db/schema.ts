@@ -26,4 +26,4 @@ export const products = pgTable('products', {
 });
 
 /** Catalog changes that every region must learn of (products, tenants' status). */
-export const outbox = outboxTable();
+export const catalogOutbox = outboxTable();

@@ -8,4 +8,4 @@ import { tenantIsolation } from '../tenant-policy.js';
  * A tenant's transaction may add events of its own tenant only; it can read
  * none (the relay reads them as the owner, outside any tenant).
  */
-export const outbox = outboxTable((tenantId) => [tenantIsolation('outbox', tenantId)]);
+export const regionalOutbox = outboxTable((tenantId) => [tenantIsolation('outbox', tenantId)]);
