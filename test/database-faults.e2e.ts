@@ -7,7 +7,7 @@ import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
 import { relayOutput } from './fixtures/child-output.js';
 import { metricValue } from './fixtures/metrics.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsAsOwner, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 import { waitFor } from './fixtures/wait.js';
 
 // Database faults without crashes: the catalog's replica stopped and started twenty times under load (no client
@@ -95,15 +95,15 @@ describe('a replica that stops and starts under load', () => {
 describe('a directory lookup that fails', () => {
   it('answers 503 DIRECTORY_UNAVAILABLE, caches nothing, and serves the tenant as soon as the directory answers', async () => {
     const tenant = `initrode_${randomUUID().slice(0, 8)}`;
-    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${tenant}, 'Initrode', 'us', 'free')`);
+    await rowsAsOwner(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${tenant}, 'Initrode', 'us', 'free')`);
     const token = await devToken(tenant, `usr_${tenant}_1`);
-    await rowsOf(t.stack, 'catalog', sql`alter table tenants rename to tenants_gone`);
+    await rowsAsOwner(t.stack, 'catalog', sql`alter table tenants rename to tenants_gone`);
     try {
       await cluster.waitForReplay();
       const failed = await postGraphQL(graphqlUrl(), '{ products(first: 1) { id } }', { token });
       expect({ status: failed.status, code: failed.body.errors?.[0]?.extensions?.code }).toEqual({ status: 503, code: 'DIRECTORY_UNAVAILABLE' });
     } finally {
-      await rowsOf(t.stack, 'catalog', sql`alter table tenants_gone rename to tenants`);
+      await rowsAsOwner(t.stack, 'catalog', sql`alter table tenants_gone rename to tenants`);
       await cluster.waitForReplay();
     }
     const served = await postGraphQL(graphqlUrl(), '{ products(first: 1) { id } }', { token });

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogOutbox, products } from '../subgraphs/catalog/db/schema.js';
 import type { Database } from '../subgraphs/shared/db.js';
 import { recordEvent } from '../subgraphs/shared/outbox.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type Driver, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsAsOwner, startTestStack, type Driver, type TestStack } from './fixtures/stack.js';
 
 // Issue 17, "Transactional outbox": every change others must learn of writes its event in the transaction of
 // the change, in the database of the change, on PGlite and on PostgreSQL.
 interface OutboxRow { id: string; type: string; data_class: string; region: string | null; tenant_id: string | null; entity: string; data: Record<string, unknown> }
 
 const regions = ['us', 'eu', 'apac', 'latam'];
-const outboxOf = (t: TestStack, database: string) => rowsOf<OutboxRow>(t.stack, database, sql`select id, type, data_class, region, tenant_id, entity, data from outbox order by seq`);
+const outboxOf = (t: TestStack, database: string) => rowsAsOwner<OutboxRow>(t.stack, database, sql`select id, type, data_class, region, tenant_id, entity, data from outbox order by seq`);
 
 describe.each<Driver>(['pglite', 'postgres'])('the outbox on %s', (driver) => {
   let t: TestStack;
@@ -79,7 +79,7 @@ describe.each<Driver>(['pglite', 'postgres'])('the outbox on %s', (driver) => {
       })
       .then(() => 'committed', (error: Error) => error.message);
     expect(failed).toBe('the change failed after its event was written');
-    expect(await rowsOf(t.stack, 'catalog', sql`select id from products where id = ${id}`)).toEqual([]);
+    expect(await rowsAsOwner(t.stack, 'catalog', sql`select id from products where id = ${id}`)).toEqual([]);
     expect((await outboxOf(t, 'catalog')).filter((row) => row.entity === `product:${id}`)).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import type { EventsSettings } from '../runtime/events/settings.js';
 import { startDatabaseRelay, startWebhookWorkers } from '../subgraphs/events.js';
 import type { WebhookSettings } from '../subgraphs/users/webhooks/settings.js';
 import { deleteStreamsOf, openTestBus, testPrefix, type BusKind } from './fixtures/events.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type Driver, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsAsOwner, startTestStack, type Driver, type TestStack } from './fixtures/stack.js';
 import { waitFor } from './fixtures/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 
@@ -82,7 +82,7 @@ describe.each<[BusKind, Driver]>([['jetstream', 'postgres'], ['memory', 'pglite'
     // The schedule: the wait drawn after attempt n is within the jitter of base·2^(n−1), and attempt n+1 never starts before it ends.
     const [delivery] = await logOf(endpoint.id);
     expect(delivery!.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [3, 204]]);
-    const attempts = await rowsOf<AttemptRow>(t.stack, 'eu', sql`select attempt, (extract(epoch from started_at) * 1000)::float8 as started_ms, status_code, latency_ms, retry_delay_ms from webhook_attempts where delivery_id = ${delivery!.id} order by attempt`);
+    const attempts = await rowsAsOwner<AttemptRow>(t.stack, 'eu', sql`select attempt, (extract(epoch from started_at) * 1000)::float8 as started_ms, status_code, latency_ms, retry_delay_ms from webhook_attempts where delivery_id = ${delivery!.id} order by attempt`);
     for (const [index, row] of attempts.slice(0, 2).entries()) {
       const scheduled = retry.baseMs * 2 ** index;
       expect(row.retry_delay_ms!, `wait after attempt ${row.attempt}`).toBeGreaterThanOrEqual(Math.floor(scheduled * (1 - retry.jitter)));
@@ -116,7 +116,7 @@ describe.each<[BusKind, Driver]>([['jetstream', 'postgres'], ['memory', 'pglite'
     const endpoint = await register('/acme-only', ['users.profile.updated']);
     // Another tenant of the same region, with its own admin.
     const other = `hooli_${randomUUID().slice(0, 8)}`;
-    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${other}, 'Hooli', 'eu', 'free')`);
+    await rowsAsOwner(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${other}, 'Hooli', 'eu', 'free')`);
     const otherAdmin = await devToken(other, `usr_${other}_1`, { roles: ['admin'] });
     expect((await gql('{ webhooks { id } }', otherAdmin)).data).toEqual({ webhooks: [] });
     const deleted = await gql('mutation($id: ID!) { deleteWebhook(id: $id) }', otherAdmin, { id: endpoint.id });

@@ -6,7 +6,7 @@ import { gatewayEnv } from '../gateway/env.js';
 import type { SubgraphLimitSettings } from '../gateway/fetch-gate.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
 import { closeClients, flood, metricSum, send, steadyLoad, throttle, type Outcome } from './fixtures/flood.js';
-import { devToken, rowsOf, startTestStack, type TestStack } from './fixtures/stack.js';
+import { devToken, rowsAsOwner, startTestStack, type TestStack } from './fixtures/stack.js';
 import { waitFor } from './fixtures/wait.js';
 
 // The attack run, on real servers: one address floods the catalog with anonymous reads, one tenant bursts heavy
@@ -27,8 +27,8 @@ beforeAll(async () => {
     }),
   });
   // A second tenant homed in eu, beside acme.
-  await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values ('initrode', 'Initrode AG', 'eu', 'free', 'active')`);
-  await rowsOf(t.stack, 'eu', sql`insert into users (id, tenant_id, email, name) values ('usr_initrode_1', 'initrode', 'bill.lumbergh@initrode.example', 'Bill Lumbergh')`);
+  await rowsAsOwner(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values ('initrode', 'Initrode AG', 'eu', 'free', 'active')`);
+  await rowsAsOwner(t.stack, 'eu', sql`insert into users (id, tenant_id, email, name) values ('usr_initrode_1', 'initrode', 'bill.lumbergh@initrode.example', 'Bill Lumbergh')`);
 });
 afterAll(async () => {
   await closeClients();

@@ -6,7 +6,7 @@ import { signedHeaders } from '../protocol/signed-context.js';
 import { auditLogger, copyLogLines } from '../runtime/logger.js';
 import { firstUserOf } from '../subgraphs/index.js';
 import { metricValue } from './fixtures/metrics.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsAsOwner, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 
 // What an attacker sends a production gateway (NODE_ENV=production, secrets of its own, PostgreSQL), class by
 // class: claims that cannot travel in a header, input that used to end in a 500, schema probing, replays.
@@ -58,7 +58,7 @@ describe('claims are checked where they enter', () => {
     const mutation = `mutation { upsertProduct(id: "prd_hostile_${randomUUID().slice(0, 6)}", name: "Pwned", priceCents: 1) { id } }`;
     const result = await postGraphQL(t.graphqlUrl, mutation, { token: await jwt({ tenant: 'globex', roles: ['viewer,platform-operator'] }, { sub: 'usr_globex_1' }) });
     expect(outcome(result)).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
-    expect(await rowsOf(t.stack, 'catalog', sql`select id from products where name = 'Pwned'`)).toEqual([]);
+    expect(await rowsAsOwner(t.stack, 'catalog', sql`select id from products where name = 'Pwned'`)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOrders, seedTenants, seedUsers, firstUserOf } from '../subgraphs/shared/seed-data.js';
 import { receivedFrom, signedAs, spoofedContextHeaders, spoofedHopHeaders } from './fixtures/spoofing.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsAsOwner, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 import { callSubgraph } from './fixtures/subgraph-client.js';
 import { defineRowLevelSecuritySuite } from './fixtures/row-level-security.js';
 
@@ -154,9 +154,9 @@ describe('writes and authorization', () => {
       const placed = await postGraphQL(t.graphqlUrl, 'mutation { placeOrder(items: [{ productId: "prd_05", quantity: 1 }]) { id } }', { token });
       const orderId = (placed.body.data?.placeOrder as { id: string }).id;
       for (const region of ['us', 'eu', 'apac', 'latam']) {
-        const names = await rowsOf(t.stack, region, sql`select id from users where name = ${marker}`);
-        const orders = await rowsOf(t.stack, region, sql`select id from orders where id = ${orderId}`);
-        const items = await rowsOf(t.stack, region, sql`select order_id from order_items where order_id = ${orderId}`);
+        const names = await rowsAsOwner(t.stack, region, sql`select id from users where name = ${marker}`);
+        const orders = await rowsAsOwner(t.stack, region, sql`select id from orders where id = ${orderId}`);
+        const items = await rowsAsOwner(t.stack, region, sql`select order_id from order_items where order_id = ${orderId}`);
         const expected = region === tenant.region ? 1 : 0;
         expect([names.length, orders.length, items.length], `${tenant.id} in ${region}`).toEqual([expected, expected, expected]);
       }
@@ -166,7 +166,7 @@ describe('writes and authorization', () => {
   it('refuses a suspended tenant, and upsertProduct to anyone but a platform operator (a tenant\'s admin included)', async () => {
     // A tenant of its own, created suspended: no other test's tenant changes state.
     const hooli = `hooli_${randomUUID().slice(0, 8)}`;
-    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values (${hooli}, 'Hooli', 'us', 'free', 'suspended')`);
+    await rowsAsOwner(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan, status) values (${hooli}, 'Hooli', 'us', 'free', 'suspended')`);
     const suspended = await postGraphQL(t.graphqlUrl, '{ products(first: 1) { id } }', { token: await devToken(hooli, `usr_${hooli}_1`) });
     expectRefused(outcome(suspended), refusedWith(403, 'FORBIDDEN'), 'suspended tenant');
     const mutation = 'mutation { upsertProduct(id: "prd_99", name: "Hoverboard", priceCents: 9900) { id name } }';

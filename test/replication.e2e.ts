@@ -5,7 +5,7 @@ import { gatewayEnv } from '../gateway/env.js';
 import { startGateway, type RunningGateway } from '../gateway/gateway.js';
 import { sessionReport } from '../dev/session-report.js';
 import { startReplicaCluster, type ReplicaCluster } from '../dev/replica-cluster.js';
-import { devToken, postGraphQL, rowsOf, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
+import { devToken, postGraphQL, rowsAsOwner, startTestStack, type GraphQLResult, type TestStack } from './fixtures/stack.js';
 import { waitFor } from './fixtures/wait.js';
 
 // The global catalog on real streaming replicas: each region reads its replica, writes go to the primary,
@@ -98,11 +98,11 @@ describe('catalog on streaming replicas', () => {
     const read = () => postGraphQL(us(), '{ products(first: 1) { id } }', { token });
     const unknown = await read();
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    await rowsOf(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${tenant}, 'Initrode', 'us', 'free')`);
+    await rowsAsOwner(t.stack, 'catalog', sql`insert into tenants (id, name, region, plan) values (${tenant}, 'Initrode', 'us', 'free')`);
     // The deadline is many TTLs: a directory that cached past its TTL would never let the change through.
     const admitted = await waitFor(read, { until: (r) => r.status !== 403, timeoutMs: ttlMs * 20, what: 'the new tenant to be admitted' });
     expect(admitted.status).toBe(200);
-    await rowsOf(t.stack, 'catalog', sql`update tenants set status = 'suspended' where id = ${tenant}`);
+    await rowsAsOwner(t.stack, 'catalog', sql`update tenants set status = 'suspended' where id = ${tenant}`);
     const suspended = await waitFor(read, { until: (r) => r.status !== 200, timeoutMs: ttlMs * 20, what: 'the suspension to apply' });
     expect(suspended.status).toBe(403);
     expect(suspended.body.errors?.[0]?.message).toMatch(/suspended/);
