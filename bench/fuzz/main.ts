@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { Client } from 'undici';
 import { copyLogLines, setLogLevels } from '../../runtime/logger.js';
 import { TokenMint } from '../../test/fixtures/fuzz/callers.js';
-import { generateCase, printRequest, runFuzz, send } from '../../test/fixtures/fuzz/fuzz.js';
-import { apiSchemaOf } from '../../test/fixtures/fuzz/operations.js';
-import { formatReport, formatRequest } from '../../test/fixtures/fuzz/report.js';
+import { generateCase, printRequest, runFuzz, sendFuzzRequest } from '../../test/fixtures/fuzz/fuzz.js';
+import { apiSchemaOfFile } from '../../test/fixtures/fuzz/operations.js';
+import { formatFuzzReport, formatRequest } from '../../test/fixtures/fuzz/report.js';
 import { startFuzzStack } from '../../test/fixtures/fuzz/stack.js';
 
 // `npm run fuzz [-- --seed N --count N --concurrency N --json FILE --deadline-ms N --no-minimize]`:
@@ -63,7 +63,7 @@ console.log(`[fuzz] starting the stack (PostgreSQL, production mode)…`);
 const stack = await startFuzzStack();
 try {
   if (replay) {
-    const schema = apiSchemaOf();
+    const schema = apiSchemaOfFile();
     const mint = new TokenMint(stack.target.jwtSecret);
     const origin = new URL(new URL(stack.target.url).origin);
     const client = new Client(origin);
@@ -72,7 +72,7 @@ try {
       const c = await generateCase(seed, index, schema, mint);
       const lines: string[] = [];
       const stopCopy = copyLogLines((line) => lines.push(line));
-      const outcome = await send(connection, c.request, deadlineMs);
+      const outcome = await sendFuzzRequest(connection, c.request, deadlineMs);
       stopCopy();
       console.log(`\ncase ${index}: caller ${c.caller.kind}, envelope ${c.shape}${c.mutated ? ' (document mutated)' : ''}${c.operation.defects.length ? `, defects ${c.operation.defects.join(' ')}` : ''}`);
       console.log(formatRequest(printRequest(c.request, 100_000), 100_000));
@@ -93,7 +93,7 @@ try {
       captureLogs: copyLogLines,
       trapProcessErrors: true,
     });
-    console.log(`\n${formatReport(report)}`);
+    console.log(`\n${formatFuzzReport(report)}`);
     if (typeof values.json === 'string') {
       writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`report written to ${values.json}`);
