@@ -14,28 +14,28 @@ const names = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra',
 const productNames = ['Table', 'Couch', 'Chair', 'Lamp', 'Shelf', 'Desk'];
 const opinions = ['Love it!', 'Too expensive for what it is.', 'Could be better, could be worse.', 'Prefer something else.', 'Exactly as described, would buy again.'];
 
-export const users: readonly User[] = Array.from({ length: userCount }, (_, i) => ({
+export const classicUsers: readonly User[] = Array.from({ length: userCount }, (_, i) => ({
   id: String(i + 1),
   name: names[i % names.length]!,
   username: `@${names[i % names.length]!.split(' ')[0]!.toLowerCase()}${i + 1}`,
   birthday: 1_900_000_000 - i * 86_400_000,
 }));
 
-export const products: readonly Product[] = Array.from({ length: productCount }, (_, i) => ({
+export const classicProducts: readonly Product[] = Array.from({ length: productCount }, (_, i) => ({
   upc: String(i + 1),
   name: productNames[i % productNames.length]!,
   price: 100 + ((i * 379) % 1500),
   weight: 10 + ((i * 97) % 1000),
 }));
 
-export const reviews: readonly Review[] = users.flatMap((user, u) =>
+export const classicReviews: readonly Review[] = classicUsers.flatMap((user, u) =>
   Array.from({ length: reviewsPerUser }, (_, r) => {
     const n = u * reviewsPerUser + r;
-    return { id: String(n + 1), body: opinions[n % opinions.length]!, authorId: user.id, upc: products[n % productCount]!.upc };
+    return { id: String(n + 1), body: opinions[n % opinions.length]!, authorId: user.id, upc: classicProducts[n % productCount]!.upc };
   }),
 );
 
-export const stock: readonly Stock[] = products.map((product, i) => ({ upc: product.upc, inStock: i % 3 !== 2 }));
+export const classicStock: readonly Stock[] = classicProducts.map((product, i) => ({ upc: product.upc, inStock: i % 3 !== 2 }));
 
 /** `rows` by `key`, and `rows` grouped by `group`: what the resolvers look up. */
 export function byKey<T, K extends keyof T>(rows: readonly T[], key: K): Map<T[K], T> {

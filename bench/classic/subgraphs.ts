@@ -1,7 +1,7 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse, type GraphQLSchema } from 'graphql';
-import { byKey, groupBy, products, reviews, stock, users, type Product, type Review, type User } from './data.js';
+import { byKey, classicProducts, classicReviews, classicStock, classicUsers, groupBy, type Product, type Review, type User } from './data.js';
 
 // The four subgraphs of the classic federation workload (accounts, products, inventory, reviews):
 // entities across subgraphs, a @requires and a @provides, resolved from in-memory maps.
@@ -14,11 +14,11 @@ export interface ClassicSubgraph {
   readonly schema: () => GraphQLSchema;
 }
 
-const usersById = byKey(users, 'id');
-const productsByUpc = byKey(products, 'upc');
-const stockByUpc = byKey(stock, 'upc');
-const reviewsByAuthor = groupBy(reviews, 'authorId');
-const reviewsByUpc = groupBy(reviews, 'upc');
+const usersById = byKey(classicUsers, 'id');
+const productsByUpc = byKey(classicProducts, 'upc');
+const stockByUpc = byKey(classicStock, 'upc');
+const reviewsByAuthor = groupBy(classicReviews, 'authorId');
+const reviewsByUpc = groupBy(classicReviews, 'upc');
 
 const accounts = /* GraphQL */ `
   ${federation}
@@ -52,11 +52,11 @@ const reviewsSdl = /* GraphQL */ `
 
 const resolvers: Record<string, GraphQLResolverMap<unknown>> = {
   accounts: {
-    Query: { me: () => users[0], user: (_: unknown, { id }: { id: string }) => usersById.get(id), users: () => users },
+    Query: { me: () => classicUsers[0], user: (_: unknown, { id }: { id: string }) => usersById.get(id), users: () => classicUsers },
     User: { __resolveReference: ({ id }: { id: string }) => usersById.get(id) },
   },
   products: {
-    Query: { topProducts: (_: unknown, { first }: { first: number }) => products.slice(0, first) },
+    Query: { topProducts: (_: unknown, { first }: { first: number }) => classicProducts.slice(0, first) },
     Product: { __resolveReference: ({ upc }: { upc: string }) => productsByUpc.get(upc) },
   },
   inventory: {
@@ -68,7 +68,7 @@ const resolvers: Record<string, GraphQLResolverMap<unknown>> = {
   },
   reviews: {
     Review: {
-      __resolveReference: ({ id }: { id: string }) => reviews.find((review) => review.id === id),
+      __resolveReference: ({ id }: { id: string }) => classicReviews.find((review) => review.id === id),
       author: (review: Review) => ({ id: review.authorId, username: usersById.get(review.authorId)?.username }),
       product: (review: Review) => ({ upc: review.upc }),
     },
