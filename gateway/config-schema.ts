@@ -118,7 +118,7 @@ const fileSchema = z.strictObject({
     queue_timeout_ms: positiveInteger.default(100),
     /** The fraction of max_in_flight one tenant (or anonymous client address) may hold; at least one slot. */
     max_share: z.number().gt(0).max(1).default(0.5),
-    /** Identical fetches in flight at once (same subgraph, region, caller and body; never a mutation's) share one. */
+    /** One caller's identical queries in flight at once share one execution, and identical fetches (same subgraph, region, caller and body) one fetch; never a mutation's. */
     dedup: z.boolean().default(true),
   }).prefault({}),
   limits: operationLimitSettings,

@@ -9,11 +9,13 @@ import { globalFields, type FieldOwnership, type ScopeOf } from '../plugins/fiel
 import { httpStatusPlugin } from '../plugins/http-status.js';
 import { inputSafetyPlugin } from '../plugins/input-safety.js';
 import { jurisdictionPlugin } from '../plugins/jurisdiction.js';
+import { operationDedupPlugin } from '../plugins/operation-dedup.js';
 import { tokenLimitPlugin } from '../plugins/operation-limits.js';
 import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
 import type { BucketStore } from '../plugins/rate-limit/store.js';
 import { readYourWritesPlugin } from '../plugins/read-your-writes.js';
 import type { GeofedConfig } from './config.js';
+import { forwardedHeaders } from './forwarded-headers.js';
 import type { GatewayContext } from './request-context.js';
 
 /** What the plugins read of the supergraph being served; rebuilt on every schema load. */
@@ -61,10 +63,29 @@ export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucke
     jurisdictionPlugin({ ownership: () => analysis().ownership, scopeOf }),
     costPlugin({ model, maxOperationCost, mode: costMode, registry }),
     ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost: debitedUpTo, gatewayRegion: config.gateway.region, store: bucketStore, registry })] : []),
+    // After every check and debit, which each request passes on its own.
+    ...(config.subgraphLimits.dedup ? [operationDedupPlugin<GatewayContext>({ callerIdentity: callerIdentity(config.forwardHeaders), shareContext: shareServingRegions, registry })] : []),
     readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
     // Hints are gathered but Cache-Control is written by cdnCachePlugin alone.
     ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
     cdnCachePlugin({ maxAge: config.cacheControl.maxAge, isGlobal: () => globalFields(analysis().ownership, scopeOf), piiFields: () => analysis().piiFields }),
     httpStatusPlugin(),
   ];
+}
+
+/**
+ * Everything a query's answer depends on besides the operation: the whole caller (tenant, user, roles, region) or
+ * the anonymous client, the consistency token it asked for, and the client headers passed on to the subgraphs.
+ */
+function callerIdentity(forward: readonly string[]) {
+  return (context: GatewayContext, request: { readonly request: { readonly http?: { readonly headers: { get(name: string): string | null | undefined } } } }): string => {
+    const { caller, clientKey, consistency } = context;
+    const who = caller ? ['tenant', caller.tenantId, caller.userId, caller.region, ...[...caller.roles].sort()] : ['client', clientKey];
+    return JSON.stringify([who, consistency.requested ?? null, forwardedHeaders(forward, request.request.http?.headers)]);
+  };
+}
+
+function shareServingRegions(from: GatewayContext, to: GatewayContext): void {
+  for (const region of from.dataRegions) to.dataRegions.add(region);
+  for (const region of from.globalRegions) to.globalRegions.add(region);
 }
