@@ -44,7 +44,7 @@ function keyRatios(results: readonly TargetResult[]): string {
     ['geofed, plugins on (memory)', 'Hive Gateway'],
     ['geofed, plugins on (memory)', 'geofed, plugins off'],
     ['geofed, plugins on (Upstash)', 'geofed, plugins on (memory)'],
-    ['geofed, plugins on, fetch dedup', 'Hive Gateway, inbound dedup'],
+    ['geofed, plugins on, dedup', 'Hive Gateway, inbound dedup'],
   ];
   const lines = pairs.flatMap(([a, b]) => {
     const x = of(a);
@@ -102,7 +102,7 @@ try {
     '',
     roundsTable(results),
     '',
-    'geofed in drop-in mode (`geofed gateway --supergraph`): "plugins on" is operation limits, cost, rate limits (memory store, or Upstash REST through dev/upstash-rest-proxy-cli.ts to the local Redis), residency and CDN headers; "plugins off" is rate_limits.enabled: false (limits, cost, residency and CDN headers cannot be turned off). Every connection is its own anonymous client (x-forwarded-for), so geofed\'s per-caller fetch dedup never applies, except in "fetch dedup", where the 20 connections are one client. Hive Gateway keeps its subgraph transport\'s default (deduplicateInflightRequests on); "inbound dedup" adds inboundInflightRequestDeduplication.',
+    'geofed in drop-in mode (`geofed gateway --supergraph`): "plugins on" is operation limits, cost, rate limits (memory store, or Upstash REST through dev/upstash-rest-proxy-cli.ts to the local Redis), residency and CDN headers; "plugins off" is rate_limits.enabled: false (limits, cost, residency and CDN headers cannot be turned off). Every connection is its own anonymous client (x-forwarded-for), so geofed\'s per-caller deduplication (of queries and of fetches) never applies, except in "dedup", where the 20 connections are one client. Hive Gateway keeps its subgraph transport\'s default (deduplicateInflightRequests on); "inbound dedup" adds inboundInflightRequestDeduplication.',
     '',
   ].join('\n');
   const svg = comparisonChart('Classic federation workload', `${settings}; ${done.cores} cores`, results);

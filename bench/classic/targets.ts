@@ -15,7 +15,7 @@ export const classicTargetNames = [
   'geofed, plugins on (memory)',
   'geofed, plugins on (Upstash)',
   'geofed, plugins off',
-  'geofed, plugins on, fetch dedup',
+  'geofed, plugins on, dedup',
 ] as const;
 export type ClassicTargetName = (typeof classicTargetNames)[number];
 
@@ -44,8 +44,8 @@ const secrets = () => ({
  * deep query is 8 levels deep (limits.max_depth 6 by default) and lists without sizes price high.
  * Both limits enforce (drop-in mode would only measure them until they are sized).
  * `client_key: x-forwarded-for` with an address per connection makes the 20 connections 20
- * anonymous callers, so that geofed's fetch dedup (one caller's identical fetches in flight, on
- * by default, not a key drop-in mode reads) never joins two of them: dedup off. With `address`
+ * anonymous callers, so that geofed's dedup (one caller's identical queries and fetches in flight, on
+ * by default) never joins two of them: dedup off. With `address`
  * they are one caller and it is on.
  */
 function geofedConfig({ rateLimits, oneClient }: { rateLimits: boolean; oneClient: boolean }): string {
@@ -65,7 +65,7 @@ const clientOf = (i: number) => ({ 'x-forwarded-for': `198.51.100.${(i % 250) + 
 
 export interface GeofedOptions {
   readonly rateLimits: boolean;
-  /** The connections are one anonymous client (fetch dedup applies), not one client each. */
+  /** The connections are one anonymous client (dedup applies), not one client each. */
   readonly oneClient: boolean;
   readonly upstash?: boolean;
   /** One gateway process per worker of node's cluster module (bench/peers/geofed-cluster-main.ts). */
@@ -112,7 +112,7 @@ export function classicTargets(setup: ClassicSetup, names: readonly ClassicTarge
     'geofed, plugins on (memory)': () => geofed('geofed, plugins on (memory)', { rateLimits: true, oneClient: false }),
     'geofed, plugins on (Upstash)': () => geofed('geofed, plugins on (Upstash)', { rateLimits: true, oneClient: false, upstash: true }),
     'geofed, plugins off': () => geofed('geofed, plugins off', { rateLimits: false, oneClient: false }),
-    'geofed, plugins on, fetch dedup': () => geofed('geofed, plugins on, fetch dedup', { rateLimits: true, oneClient: true }),
+    'geofed, plugins on, dedup': () => geofed('geofed, plugins on, dedup', { rateLimits: true, oneClient: true }),
   };
   return names.map((name) => all[name]());
 }
