@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { clientHeaders, hopHeaders } from '../protocol/headers.js';
+import { freshNonce } from '../protocol/signed-context.js';
 
 /**
  * The client headers a hop carries to the home gateway, and signs: what the
@@ -42,7 +43,7 @@ const hmac = (secret: string, text: string) => createHmac('sha256', secret).upda
 /** The headers a forwarding gateway sends: the client's forwarded headers and the hop's signature. */
 export function signHop(secret: string, request: HopRequest, from: string, nowMs = Date.now()): Record<string, string> {
   const timestamp = String(Math.floor(nowMs / 1000));
-  const nonce = randomBytes(16).toString('hex');
+  const nonce = freshNonce();
   const headers: Record<string, string> = {};
   for (const name of signedHopHeaders) {
     const value = headerValue(request.headers, name);

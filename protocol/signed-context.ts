@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { contextHeaders } from './headers.js';
 
 /**
@@ -79,6 +79,14 @@ function hmac(secret: string, text: string): Buffer {
   return createHmac('sha256', secret).update(text).digest();
 }
 
+/**
+ * 122 random bits as 32 hex digits, never used twice within a signature window. From randomUUID, which draws
+ * its randomness in batches: a fetch's signing no longer pays a system call of its own for 16 bytes.
+ */
+export function freshNonce(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
 /** The headers of a signed request: the caller's context headers, the timestamp and the signature. */
 export function signedHeaders(
   secret: string,
@@ -87,7 +95,7 @@ export function signedHeaders(
   nowMs = Date.now(),
 ): Record<string, string> {
   const timestamp = String(Math.floor(nowMs / 1000));
-  const nonce = randomBytes(16).toString('hex');
+  const nonce = freshNonce();
   const path = new URL(request.url).pathname;
   return {
     ...callerHeaders(caller),
