@@ -74,6 +74,9 @@ export interface GeofedOptions {
 
 let configs = 0;
 
+/** The node flags geofed's own launchers start a gateway with (`npx geofed`, `npm run gateway`; docs/operations.md). */
+const geofedNodeFlags = ['--max-semi-space-size=32'];
+
 /** geofed in drop-in mode over the classic supergraph, in a process of its own (or a cluster of them). */
 export function geofedTarget(setup: ClassicSetup, name: string, options: GeofedOptions): Target {
   return {
@@ -87,7 +90,7 @@ export function geofedTarget(setup: ClassicSetup, name: string, options: GeofedO
       const cluster = options.workers === undefined ? [] : [resolve('bench/peers/geofed-cluster-main.ts'), String(options.workers)];
       return startChild({
         name,
-        args: [...(setup.nodeFlags ?? []), '--import', 'tsx', ...cluster, ...gateway],
+        args: [...(setup.nodeFlags ?? []), ...geofedNodeFlags, '--import', 'tsx', ...cluster, ...gateway],
         env: { ...secrets(), ...store, PORT: '0' },
         ...(options.workers === undefined ? { readyLine: (line: string) => /serving (http\S+)/.exec(line)?.[1] } : {}),
       });
