@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import type { GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
@@ -78,10 +78,10 @@ export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucke
  * the anonymous client, the consistency token it asked for, and the client headers passed on to the subgraphs.
  */
 function callerIdentity(forward: readonly string[]) {
-  return (context: GatewayContext, request: { readonly request: { readonly http?: { readonly headers: { get(name: string): string | null | undefined } } } }): string => {
-    const { caller, clientKey, consistency } = context;
+  return ({ contextValue, request }: GraphQLRequestContext<GatewayContext>): string => {
+    const { caller, clientKey, consistency } = contextValue;
     const who = caller ? ['tenant', caller.tenantId, caller.userId, caller.region, ...[...caller.roles].sort()] : ['client', clientKey];
-    return JSON.stringify([who, consistency.requested ?? null, forwardedHeaders(forward, request.request.http?.headers)]);
+    return JSON.stringify([who, consistency.requested ?? null, forwardedHeaders(forward, request.http?.headers)]);
   };
 }
 

@@ -5,10 +5,10 @@ import { registeredMetric } from '../runtime/registered-metric.js';
 export interface OperationDedupOptions<TContext extends BaseContext> {
   /**
    * Who is asking, exactly (every value the answer may depend on besides the
-   * operation and its variables), or undefined when the request must run on
-   * its own. Two requests share an execution only when this is equal.
+   * operation and its variables). Two requests share an execution only when
+   * this is equal.
    */
-  readonly callerIdentity: (context: TContext, request: GraphQLRequestContext<TContext>) => string | undefined;
+  readonly callerIdentity: (request: GraphQLRequestContext<TContext>) => string;
   /** Copies what the execution left in the context (regions that served it, say) to a request that joined it. */
   readonly shareContext: (from: TContext, to: TContext) => void;
   /** Where `geofed_operations_deduplicated_total` is counted. */
@@ -17,8 +17,11 @@ export interface OperationDedupOptions<TContext extends BaseContext> {
 
 type CachePolicy = GraphQLRequestContext<BaseContext>['overallCachePolicy'];
 
-interface SharedExecution<TContext> {
-  readonly answer: Promise<{ readonly body: GraphQLResponse['body'] | undefined; readonly context: TContext; readonly cachePolicy: CachePolicy }>;
+/** What the execution left for the requests that joined it. */
+interface Answer<TContext> {
+  readonly body: GraphQLResponse['body'] | undefined;
+  readonly context: TContext;
+  readonly cachePolicy: CachePolicy;
 }
 
 /**
@@ -32,7 +35,7 @@ interface SharedExecution<TContext> {
  * Mutations and subscriptions always run on their own.
  */
 export function operationDedupPlugin<TContext extends BaseContext>({ callerIdentity, shareContext, registry }: OperationDedupOptions<TContext>): ApolloServerPlugin<TContext> {
-  const inFlight = new Map<string, SharedExecution<TContext>>();
+  const inFlight = new Map<string, Promise<Answer<TContext>>>();
   const joined = registeredMetric(
     registry,
     'geofed_operations_deduplicated_total',
@@ -40,16 +43,14 @@ export function operationDedupPlugin<TContext extends BaseContext>({ callerIdent
   );
   return {
     async requestDidStart() {
-      let leading: { readonly key: string; settle(request: GraphQLRequestContext<TContext>): void } | undefined;
+      let leading: { readonly key: string; settle(answer: Answer<TContext>): void } | undefined;
       return {
         async responseForOperation(request) {
           if (request.operation?.operation !== 'query') return null;
-          const identity = callerIdentity(request.contextValue, request);
-          if (identity === undefined) return null;
-          const key = `${identity}\0${request.queryHash}\0${request.operationName ?? ''}\0${JSON.stringify(request.request.variables ?? {})}`;
+          const key = `${callerIdentity(request)}\0${request.queryHash}\0${request.operationName ?? ''}\0${JSON.stringify(request.request.variables ?? {})}`;
           const shared = inFlight.get(key);
           if (shared) {
-            const { body, context, cachePolicy } = await shared.answer;
+            const { body, context, cachePolicy } = await shared;
             const copy = ownCopy(body);
             if (!copy) return null;
             joined.inc();
@@ -57,18 +58,15 @@ export function operationDedupPlugin<TContext extends BaseContext>({ callerIdent
             request.overallCachePolicy.replace(cachePolicy);
             return copy;
           }
-          let settle!: (request: GraphQLRequestContext<TContext>) => void;
-          const answer = new Promise<{ body: GraphQLResponse['body'] | undefined; context: TContext; cachePolicy: CachePolicy }>((resolve) => {
-            settle = ({ response, contextValue, overallCachePolicy }) => resolve({ body: response.body, context: contextValue, cachePolicy: overallCachePolicy });
-          });
-          inFlight.set(key, { answer });
+          let settle!: (answer: Answer<TContext>) => void;
+          inFlight.set(key, new Promise((resolve) => (settle = resolve)));
           leading = { key, settle };
           return null;
         },
         async willSendResponse(request) {
           if (!leading) return;
           inFlight.delete(leading.key);
-          leading.settle(request);
+          leading.settle({ body: request.response.body, context: request.contextValue, cachePolicy: request.overallCachePolicy });
         },
       };
     },

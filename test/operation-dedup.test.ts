@@ -49,7 +49,7 @@ beforeAll(async () => {
     resolvers: { Query: { stock: hold }, Mutation: { reserve: hold } },
     plugins: [
       countArrivals,
-      operationDedupPlugin<Context>({ callerIdentity: ({ caller }) => caller, shareContext: (from, to) => from.served.forEach((r) => to.served.add(r)), registry: new Registry() }),
+      operationDedupPlugin<Context>({ callerIdentity: ({ contextValue }) => contextValue.caller, shareContext: (from, to) => from.served.forEach((r) => to.served.add(r)), registry: new Registry() }),
       servedBy,
     ],
   });
