@@ -14,6 +14,8 @@ export function portOf(url: string): number {
  */
 const listenRange = { low: 20_000, high: 32_767 } as const;
 const attempts = 200;
+/** Ports this process has handed out: free until their server listens, so a second draw must not return one of them. */
+const handedOut = new Set<number>();
 
 /**
  * A port free on 127.0.0.1 now: for servers whose URL others must know
@@ -22,7 +24,9 @@ const attempts = 200;
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = randomInt(listenRange.low, listenRange.high + 1);
-    if (await canListen(port)) return port;
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error(`no free port on 127.0.0.1 between ${listenRange.low} and ${listenRange.high} after ${attempts} tries`);
 }
