@@ -9,13 +9,13 @@ import { meQuery, meTenants } from './me-query/tenants.js';
 // geofed without rate limits, with the memory store and with the Upstash store (the REST proxy in
 // front of the local Redis), each gateway in its own process, alternating over the same subgraphs,
 // on PGlite and on PostgreSQL. Connection i signs in as seeded tenant i mod 4 (one per region).
-// `npm run bench -- --only me-query [--drivers pglite,postgres --rounds 3 --seconds 3 --warmup 2 --connections 16 --geofed DIR]`
+// `npm run bench -- --only me-query [--drivers pglite,postgres --rounds 5 --seconds 3 --warmup 2 --connections 16 --geofed DIR]`
 const { values } = parseArgs({
   allowPositionals: true,
   strict: false,
   options: {
     drivers: { type: 'string', default: 'pglite,postgres' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
