@@ -11,6 +11,7 @@ import { nonNegativeInteger, positiveInteger, regionName, settingsSection } from
 import { subgraphUrlVariable, type GatewayEnv } from './env.js';
 import { forwardedHeaderName } from './forwarded-headers.js';
 import { memorySettings } from './memory-settings.js';
+import { probeSection } from './probes/settings.js';
 import { checkRolloutRegions, rolloutSection } from './rollout-settings.js';
 import { defaultVersion, resolveVersions, schemaSource, versionEntry, versionLabel } from './versions.js';
 
@@ -44,6 +45,8 @@ const gatewayEntry = settingsSection({
   url: httpUrl,
   /** The endpoint clients of this region's tenants may call directly (the `x-geofed-home-endpoint` header). */
   public_url: httpUrl.optional(),
+  /** Where this region's operator endpoints are reached when its `gateway.admin_port` is set: the status page asks its /readyz there. */
+  admin_url: httpUrl.optional(),
 });
 
 const routingSection = settingsSection({
@@ -148,6 +151,8 @@ const fileSchema = z.strictObject({
   memory: memorySettings,
   /** Which version of each subgraph each region runs, canaries and their guard (docs/rollouts.md). */
   rollout: rolloutSection,
+  /** Synthetic probes through each region's gateway and their SLOs (docs/operations.md, "Synthetic probes"). */
+  probes: probeSection,
 });
 
 type Issues = { issues: z.core.$ZodRawIssue[] };
@@ -188,6 +193,8 @@ export function configSchema(path: string, env: GatewayEnv) {
     for (const [from, order] of Object.entries(file.routing.globalFailover)) {
       for (const r of [from, ...order]) if (!file.regions.includes(r)) problem(`routing.global_failover.${from}`, notARegion(r, file.regions));
     }
+    for (const r of Object.keys(file.probes.tenants)) if (!file.regions.includes(r)) problem(`probes.tenants.${r}`, notARegion(r, file.regions));
+    if (Object.keys(file.probes.operations).length === 0) problem('probes.operations', 'empty: a probe round needs at least one operation');
     return {
       /** Absolute path of the file the config came from. */
       file: path,
@@ -219,6 +226,7 @@ export function configSchema(path: string, env: GatewayEnv) {
       forwardHeaders: [...new Set(file.headers.forward)] as readonly string[],
       memory: file.memory,
       rollout: file.rollout,
+      probes: file.probes,
     };
   });
 }
