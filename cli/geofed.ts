@@ -16,6 +16,7 @@ const commands: Readonly<Record<string, Entry>> = {
   compose: { summary: 'compose the subgraphs of supergraph.yaml into the supergraph SDL', load: async () => (await import('../schema/compose-command.js')).composeCommand },
   check: { summary: 'schema checks: composition, staleness, breaking changes, residency, operations, cost', load: async () => (await import('../schema/check-command.js')).checkCommand },
   rollout: { summary: 'drive a version\'s rollout: start a canary, promote, roll back, status', load: async () => (await import('../gateway/rollout-command.js')).rolloutCommand },
+  probe: { summary: 'synthetic probes through each region\'s gateway against the SLOs (`--watch` for metrics)', load: async () => (await import('./probe-command.js')).probeCommand },
   token: { summary: 'print a dev token for a tenant', load: async () => (await import('../dev/token-command.js')).tokenCommand },
   events: { summary: 'dead letters of the event streams (`events dlq list|replay`)', load: async () => (await import('../runtime/events/dlq-command.js')).eventsCommand },
   pq: { summary: 'persisted-query lists (`pq manifest <folder>`)', load: async () => (await import('../plugins/persisted-queries/manifest-command.js')).persistedQueryCommand },
