@@ -125,10 +125,11 @@ export async function startGateway({
   const serving = (): Pipeline | undefined => reloader?.current();
   const checkSubgraphs = async () => {
     const health = await probeSubgraphs(healthTargets(serving()?.config ?? config), secret);
-    for (const report of health) metrics.subgraphHealth(report.subgraph, report.region, report.health);
+    metrics.observeProbes(health);
     return { health, breakers: serving()?.breakerStates() ?? {} };
   };
   memoryGauges(metrics.registry, () => serving()?.memory);
+  metrics.observeBreakers(() => serving()?.breakerStates() ?? {});
   const operator = {
     ...operatorRoutes({ region, metrics, phase: () => phase, supergraph: () => reloader?.status(), subgraphs: checkSubgraphs }),
     '/rollout': rolloutRoute({ runtime: rollouts, config: () => serving()?.config, secrets: [env.adminSecret], windowSeconds: config.routing.hopWindowSeconds, nonces }),

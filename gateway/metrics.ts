@@ -1,6 +1,21 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerState } from './circuit-breaker.js';
 import type { LimiterLoad, ShedReason } from './fetch-limiter.js';
-import type { SubgraphHealth } from './subgraph-health.js';
+import type { HealthReport } from './subgraph-health.js';
+
+/**
+ * Seconds, for the time of a whole operation: from a cached query answered in
+ * a few milliseconds to a fetch deadline (`gateway.subgraph_timeout_ms`, 2 s
+ * by default) passed on a forward, and the 10 s past which a client has gone.
+ */
+export const operationSecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds, for one subgraph fetch: a subgraph on the same host answers in a millisecond or two. */
+export const fetchSecondsBuckets = [0.001, 0.0025, ...operationSecondsBuckets];
+
+/** `{ us: 'closed', eu: 'open' }` by subgraph instance, as the serving pipeline's breakers say now. */
+type BreakerStatesSource = () => Readonly<Record<string, Readonly<Record<string, BreakerState>>>>;
+
+const breakerStates: readonly BreakerState[] = ['closed', 'half-open', 'open'];
 
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process in tests). */
 export class GatewayMetrics {
@@ -17,7 +32,7 @@ export class GatewayMetrics {
     name: 'geofed_operation_duration_seconds',
     help: 'Time from request to response for GraphQL operations.',
     labelNames: ['region'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: operationSecondsBuckets,
     registers: [this.registry],
   });
 
@@ -25,7 +40,7 @@ export class GatewayMetrics {
     name: 'geofed_subgraph_fetch_duration_seconds',
     help: 'Time of each subgraph fetch of a query plan, by subgraph and the region it was sent to.',
     labelNames: ['subgraph', 'region', 'outcome'] as const,
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: fetchSecondsBuckets,
     registers: [this.registry],
   });
 
@@ -86,8 +101,31 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly replicaLag = new Gauge({
+    name: 'geofed_catalog_replica_lag_bytes',
+    help: 'WAL bytes the catalog\'s streaming replica of a region had not replayed at its last health check, as the gateway\'s last probe of the region\'s catalog instance found (the most of its instances); no series while unknown or without a replica.',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+
+  private breakers: BreakerStatesSource = () => ({});
+
   constructor({ processMetrics = true }: { processMetrics?: boolean } = {}) {
-    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'geofed_' });
+    // Node's own names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds…), as every Node dashboard expects them.
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+    const breakersNow = () => this.breakers();
+    new Gauge({
+      name: 'geofed_circuit_breaker_state',
+      help: 'Each subgraph instance\'s circuit breaker per region: 1 on the state it is in now (closed, half-open: one trial may go through, open: failing fast), 0 on the others.',
+      labelNames: ['subgraph', 'region', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [subgraph, regions] of Object.entries(breakersNow())) {
+          for (const [region, now] of Object.entries(regions)) for (const state of breakerStates) this.set({ subgraph, region, state }, state === now ? 1 : 0);
+        }
+      },
+    });
   }
 
   recordRequest(status: number, region: string, seconds: number): void {
@@ -95,8 +133,21 @@ export class GatewayMetrics {
     this.operationDuration.observe({ region }, seconds);
   }
 
-  subgraphHealth(subgraph: string, region: string, health: SubgraphHealth): void {
-    this.subgraphUp.set({ subgraph, region }, health === 'up' ? 1 : 0);
+  /** The breakers of the pipeline serving now, read at each scrape (a reload builds new ones). */
+  observeBreakers(source: BreakerStatesSource): void {
+    this.breakers = source;
+  }
+
+  /** One round of probes (subgraph-health.ts): each instance up or not, and each region's catalog replica lag. */
+  observeProbes(reports: readonly HealthReport[]): void {
+    const lagByRegion = new Map<string, number>();
+    for (const report of reports) {
+      this.subgraphUp.set({ subgraph: report.subgraph, region: report.region }, report.health === 'up' ? 1 : 0);
+      const lag = report.replica?.lagBytes;
+      if (lag !== undefined && lag !== null) lagByRegion.set(report.region, Math.max(lag, lagByRegion.get(report.region) ?? 0));
+    }
+    this.replicaLag.reset();
+    for (const [region, bytes] of lagByRegion) this.replicaLag.set({ region }, bytes);
   }
 
   remoteFetch(homeRegion: string): void {
