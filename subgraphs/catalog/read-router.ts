@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { ReplicaHealth } from '../../protocol/health.js';
 import type { ReplicaSettings } from '../settings.js';
 import { describeError } from '../../runtime/error-report.js';
 import { logger } from '../../runtime/logger.js';
@@ -28,6 +29,8 @@ type ReadTarget = 'replica' | 'primary';
 export class ReadRouter {
   readonly metrics = new Registry();
   private healthy = true;
+  /** WAL bytes behind the primary at the last check that could measure it. */
+  private lagBytes: number | null = null;
   private timer: NodeJS.Timeout | undefined;
   private readonly log;
   private readonly reads = new Counter({
@@ -39,6 +42,11 @@ export class ReadRouter {
   private readonly replicaHealthy = new Gauge({
     name: 'geofed_catalog_replica_healthy',
     help: '1 while the region\'s replica is in the read path.',
+    registers: [this.metrics],
+  });
+  private readonly replicaLag = new Gauge({
+    name: 'geofed_catalog_replica_lag_bytes',
+    help: 'WAL bytes the region\'s replica had not replayed at its last health check (pg_wal_lsn_diff of the primary\'s position and the replica\'s replay); no sample while unknown.',
     registers: [this.metrics],
   });
 
@@ -114,22 +122,38 @@ export class ReadRouter {
     this.timer = undefined;
   }
 
+  /** The replica as the last health check found it, for the gateway's probe (protocol/health.ts); null without a replica. */
+  replicaHealth(): ReplicaHealth | null {
+    return this.options.replica ? { healthy: this.healthy, lagBytes: this.lagBytes } : null;
+  }
+
   async checkHealth(): Promise<void> {
     const { replica, primary, settings } = this.options;
     if (!replica) return;
     try {
       const [replicaRow] = await rowsOf<{ replayed: string | null; in_recovery: boolean }>(replica.db, sql`select pg_last_wal_replay_lsn()::text as replayed, pg_is_in_recovery() as in_recovery`);
-      if (!replicaRow?.in_recovery || replicaRow.replayed === null) return this.markUnhealthy('not a streaming replica');
+      if (!replicaRow?.in_recovery || replicaRow.replayed === null) {
+        this.measuredLag(null);
+        return this.markUnhealthy('not a streaming replica');
+      }
       const [lag] = await rowsOf<{ bytes: string | number }>(primary.db, sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${replicaRow.replayed}::pg_lsn) as bytes`);
+      this.measuredLag(Math.max(0, Number(lag?.bytes ?? 0)));
       if (Number(lag?.bytes ?? 0) > settings.maxLagBytes) return this.markUnhealthy(`lags ${lag?.bytes} bytes behind the primary`);
       this.markHealthy();
     } catch (error) {
       // With the primary down the lag is unknown; a reachable replica keeps serving reads.
+      this.measuredLag(null);
       if (await this.replicaAnswers()) return this.markHealthy();
       this.markUnhealthy('the health check failed', error);
       // A pool whose server went away can be left broken by the driver; the next check starts on fresh connections.
       await replica.reconnect();
     }
+  }
+
+  private measuredLag(bytes: number | null): void {
+    this.lagBytes = bytes;
+    if (bytes === null) this.replicaLag.reset();
+    else this.replicaLag.set(bytes);
   }
 
   private async replicaAnswers(): Promise<boolean> {

@@ -3,6 +3,7 @@ import type { SignedCaller } from '../../protocol/signed-context.js';
 import type { ReplicaSettings } from '../settings.js';
 import type { Database, DatabaseHandle } from '../shared/db.js';
 import type { SubgraphDefinition } from '../shared/subgraph-server.js';
+import { healthReportPlugin } from './health-report.js';
 import { catalogLoaders } from './loaders.js';
 import { ReadRouter } from './read-router.js';
 import { catalogConsistencyPlugin } from './read-your-writes.js';
@@ -32,7 +33,7 @@ export function buildCatalog({ region, schemaPath, primary, replica, replicaSett
     resolvers: catalogResolvers,
     requestScope: (caller, work) => router.read(caller.consistency, work),
     context: (caller: SignedCaller, db: Database) => ({ caller, db, primary: primary.db, loaders: catalogLoaders(db), written: {} }),
-    plugins: [catalogConsistencyPlugin()],
+    plugins: [catalogConsistencyPlugin(), healthReportPlugin(() => router.replicaHealth())],
     metrics: router.metrics,
     onStop: () => router.stop(),
   };
