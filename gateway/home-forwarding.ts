@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { SpanKind, type Span } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { ErrorCode } from '../protocol/errors.js';
 import { logger } from '../runtime/logger.js';
 import { registeredMetric } from '../runtime/registered-metric.js';
+import { activeTraceContext, inSpan, traceAttributes } from '../runtime/tracing.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
 import { signHop } from './hop-signature.js';
 import { keepAliveTimeoutMs } from './keep-alive.js';
@@ -38,6 +40,8 @@ const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgr
  * gateway passes the response's bytes through without parsing, logging,
  * caching or storing them: the tenant's personal data is processed only at
  * home, at the cost of one cross-region round trip whatever the plan's depth.
+ * The forward has a span of its own, whose trace context the hop signs: the
+ * home gateway's spans continue this trace.
  * Next: the home gateway takes the request from step 1 (routes.ts); an
  * operation run here goes on to the plugins of plugin-chain.ts (step 4).
  */
@@ -54,52 +58,61 @@ export function homeForwarder({ gateways, from, hopSecret, timeoutMs, registry }
         registers: [registry],
       }),
   );
-  const unavailable = (res: ServerResponse, home: string) => {
-    forwarded.inc({ home_region: home, outcome: 'unavailable' });
+  const outcome = (span: Span, home: string, value: 'ok' | 'unavailable' | 'rejected' | 'interrupted') => {
+    forwarded.inc({ home_region: home, outcome: value });
+    span.setAttribute(traceAttributes.outcome, value);
+  };
+  const unavailable = (res: ServerResponse, span: Span, home: string) => {
+    outcome(span, home, 'unavailable');
     if (res.headersSent) return void res.destroy();
     res.setHeader('cache-control', 'no-store');
     writeGraphQLError(res, ErrorCode.REGION_UNAVAILABLE, `The tenant's home region (${home}) cannot be reached; its operations are executed only there. Retry later.`);
   };
+  const forwardTraced = async (req: IncomingMessage, res: ServerResponse, body: Uint8Array, home: string, span: Span): Promise<void> => {
+    const gateway = gateways[home];
+    if (!gateway) return unavailable(res, span, home);
+    const target = req.url ?? '/graphql';
+    const method = req.method ?? 'GET';
+    const trace = activeTraceContext();
+    const headers = signHop(hopSecret, { method, target, headers: req.headers, body, ...(trace ? { trace } : {}) }, from);
+    let answer;
+    try {
+      answer = await request(new URL(target, gateway.url), {
+        method: method as 'GET' | 'POST',
+        headers,
+        ...(method === 'POST' ? { body } : {}),
+        dispatcher: agent,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      logger.warn({ home, err: (error as Error).message }, 'home gateway unreachable');
+      return unavailable(res, span, home);
+    }
+    // A 401 is small and carries no data: read whole, to tell a refused hop (the deployment's fault) from a refused token.
+    const refusal = answer.statusCode === 401 ? await answer.body.text() : undefined;
+    if (refusal !== undefined && codeOf(refusal) === ErrorCode.GATEWAY_SIGNATURE_REFUSED) {
+      outcome(span, home, 'rejected');
+      logger.error({ home }, 'the home gateway refused this gateway\'s hop signature: GEOFED_GATEWAY_HOP_SECRET differs between the regions\' gateways (or their clocks are apart)');
+      res.setHeader('cache-control', 'no-store');
+      return writeGraphQLError(res, ErrorCode.REGION_REJECTED_GATEWAY, `The tenant's home region (${home}) refused this gateway: the deployment is misconfigured, not your request. Retry later.`);
+    }
+    res.statusCode = answer.statusCode;
+    span.setAttribute('http.response.status_code', answer.statusCode);
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !hopByHop.has(name)) res.setHeader(name, value);
+    }
+    try {
+      await pipeline(refusal === undefined ? answer.body : Readable.from([refusal]), res);
+      outcome(span, home, 'ok');
+    } catch (error) {
+      outcome(span, home, 'interrupted');
+      logger.warn({ home, err: (error as Error).message }, 'forwarded response interrupted');
+      res.destroy();
+    }
+  };
   return {
-    async forward(req, res, body, home) {
-      const gateway = gateways[home];
-      if (!gateway) return unavailable(res, home);
-      const target = req.url ?? '/graphql';
-      const method = req.method ?? 'GET';
-      const headers = signHop(hopSecret, { method, target, headers: req.headers, body }, from);
-      let answer;
-      try {
-        answer = await request(new URL(target, gateway.url), {
-          method: method as 'GET' | 'POST',
-          headers,
-          ...(method === 'POST' ? { body } : {}),
-          dispatcher: agent,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (error) {
-        logger.warn({ home, err: (error as Error).message }, 'home gateway unreachable');
-        return unavailable(res, home);
-      }
-      // A 401 is small and carries no data: read whole, to tell a refused hop (the deployment's fault) from a refused token.
-      const refusal = answer.statusCode === 401 ? await answer.body.text() : undefined;
-      if (refusal !== undefined && codeOf(refusal) === ErrorCode.GATEWAY_SIGNATURE_REFUSED) {
-        forwarded.inc({ home_region: home, outcome: 'rejected' });
-        logger.error({ home }, 'the home gateway refused this gateway\'s hop signature: GEOFED_GATEWAY_HOP_SECRET differs between the regions\' gateways (or their clocks are apart)');
-        res.setHeader('cache-control', 'no-store');
-        return writeGraphQLError(res, ErrorCode.REGION_REJECTED_GATEWAY, `The tenant's home region (${home}) refused this gateway: the deployment is misconfigured, not your request. Retry later.`);
-      }
-      res.statusCode = answer.statusCode;
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (value !== undefined && !hopByHop.has(name)) res.setHeader(name, value);
-      }
-      try {
-        await pipeline(refusal === undefined ? answer.body : Readable.from([refusal]), res);
-        forwarded.inc({ home_region: home, outcome: 'ok' });
-      } catch (error) {
-        forwarded.inc({ home_region: home, outcome: 'interrupted' });
-        logger.warn({ home, err: (error as Error).message }, 'forwarded response interrupted');
-        res.destroy();
-      }
+    forward(req, res, body, home) {
+      return inSpan('geofed.home_forward', { kind: SpanKind.CLIENT, attributes: { [traceAttributes.region]: home } }, (span) => forwardTraced(req, res, body, home, span));
     },
     close: () => agent.close(),
   };

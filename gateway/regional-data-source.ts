@@ -2,6 +2,7 @@ import { RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSource
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { laterToken, responseConsistencyToken } from '../protocol/consistency-token.js';
 import { ErrorCode, geofedError } from '../protocol/errors.js';
@@ -9,6 +10,7 @@ import { clientHeaders } from '../protocol/headers.js';
 import { forwardedHeaders } from './forwarded-headers.js';
 import { callerHeaders } from '../protocol/signed-context.js';
 import { logger } from '../runtime/logger.js';
+import { inSpan, traceAttributes } from '../runtime/tracing.js';
 import { auditRegionalFetch } from './audit.js';
 import { CircuitBreaker, type BreakerState, type CircuitBreakerSettings } from './circuit-breaker.js';
 import { clientSignal } from './client-signal.js';
@@ -114,11 +116,26 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     throw last;
   }
 
-  /** One fetch to one region's instance: a slot of its limiter, then its breaker (fetch-gate.ts). */
-  private async fetchAt(region: string, request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+  /**
+   * One fetch of an operation to one region's instance, in a span of its own (each failover attempt has one):
+   * subgraph, region, the tenant's home region and the outcome, nothing of the caller or the operation's values.
+   * Its trace context travels signed with the request (signing-fetcher.ts). Schema loads and health checks are not traced.
+   */
+  private fetchAt(region: string, request: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    if (request.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return this.fetchOnce(region, request, () => undefined);
+    const tenantRegion = request.context.caller?.region;
+    const attributes: Attributes = { [traceAttributes.subgraph]: this.options.subgraph.name, [traceAttributes.region]: region, ...(tenantRegion !== undefined ? { [traceAttributes.tenantRegion]: tenantRegion } : {}) };
+    return inSpan('geofed.subgraph.fetch', { kind: SpanKind.CLIENT, attributes }, (span) => this.fetchOnce(region, request, (outcome) => span.setAttribute(traceAttributes.outcome, outcome)));
+  }
+
+  /** A slot of the region's limiter, then its breaker (fetch-gate.ts); `settle` hears how it ended. */
+  private async fetchOnce(region: string, request: GraphQLDataSourceProcessOptions<GatewayContext>, settle: (outcome: FetchOutcome) => void): Promise<GatewayGraphQLResponse> {
     const { subgraph, metrics } = this.options;
     const target = this.perRegion.get(region);
-    if (!target) throw new Unreached(this.unavailable(region));
+    if (!target) {
+      settle('unreachable');
+      throw new Unreached(this.unavailable(region));
+    }
     const incoming = request.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION;
     const audit = (outcome: 'ok' | 'error' | 'refused') => {
       if (subgraph.scope !== 'regional' || !incoming) return;
@@ -136,27 +153,36 @@ export class RegionalDataSource implements GraphQLDataSource<GatewayContext> {
     try {
       const response = await (scope ? inFetchScope(scope, () => target.source.process(request)) : target.source.process(request));
       audit('ok');
+      settle((response.errors?.length ?? 0) > 0 ? 'graphql_error' : 'ok');
       if (subgraph.scope === 'regional' && incoming) request.context.dataRegions.add(region);
       return response;
     } catch (error) {
       if (error instanceof FetchShed) {
         metrics.fetchShed(subgraph.name, region, error.reason);
         audit('refused');
+        settle('shed');
         throw this.overloaded(region, error.reason);
       }
       if (error instanceof FetchAbandoned) {
         metrics.fetchAbandoned(subgraph.name, region);
         audit('refused');
+        settle('client_gone');
         throw this.abandoned(region);
       }
       if (error instanceof BreakerRefused) {
         audit('refused');
+        settle('breaker_open');
         throw new Unreached(this.unavailable(region));
       }
       audit('error');
       // A coded answer from the subgraph (401, 403…) means the region is up.
-      if (error instanceof SubgraphAnswerError) throw error;
-      throw isNeverSent(error) ? new Unreached(this.unavailable(region)) : new Unavailable(this.unavailable(region));
+      if (error instanceof SubgraphAnswerError) {
+        settle('refused');
+        throw error;
+      }
+      const neverSent = isNeverSent(error);
+      settle(neverSent ? 'unreachable' : 'failed');
+      throw neverSent ? new Unreached(this.unavailable(region)) : new Unavailable(this.unavailable(region));
     }
   }
 
@@ -197,6 +223,12 @@ interface Target {
   readonly breaker: CircuitBreaker;
   readonly source: RemoteGraphQLDataSource<GatewayContext>;
 }
+
+/**
+ * How one fetch ended, on its span: answered (with or without GraphQL errors), refused by the subgraph with a
+ * code, shed by the limiter, abandoned by the client, refused by an open breaker, never sent, or failed in transport.
+ */
+type FetchOutcome = 'ok' | 'graphql_error' | 'refused' | 'shed' | 'client_gone' | 'breaker_open' | 'unreachable' | 'failed';
 
 /** The `Retry-After` of a shed fetch: the queue deadline is a fraction of a second, so the next second is soon enough. */
 const retryAfterSeconds = 1;

@@ -5,6 +5,7 @@ import { clientHeaders } from '../protocol/headers.js';
 import { executeApolloRequest, readRequestBody, writeBodyError } from '../runtime/apollo-http.js';
 import { writeGraphQLError, type RouteHandler } from '../runtime/http-server.js';
 import { logFields, logger } from '../runtime/logger.js';
+import { clientTraceParent, inHttpServerSpan, traceAttributes } from '../runtime/tracing.js';
 import { applyCors } from './cors.js';
 import type { HomeForwarder } from './home-forwarding.js';
 import { verifyHop } from './hop-signature.js';
@@ -54,7 +55,15 @@ export function servingRoute({ region, serving, metrics }: ServingRouteOptions):
       writeGraphQLError(res, ErrorCode.GATEWAY_NOT_READY, 'The gateway is starting: its supergraph is not loaded yet. Retry shortly.');
       return;
     }
-    const caller = await logFields.run({ gateway_region: region }, () => pipeline.serve(req, res, url));
+    // The request's span continues a client's trace context, as Apollo Router does (docs/observability.md); a hop's is signed.
+    const traced = { parent: clientTraceParent(req), attributes: { [traceAttributes.gatewayRegion]: region } };
+    const caller = await logFields.run({ gateway_region: region }, () =>
+      inHttpServerSpan(req, res, traced, async (span) => {
+        const served = await pipeline.serve(req, res, url);
+        if (served) span.setAttribute(traceAttributes.tenantRegion, served.region);
+        return served;
+      }),
+    );
     metrics.recordRequest(res.statusCode, caller?.region ?? 'anonymous', Number(process.hrtime.bigint() - started) / 1e9);
   };
 }

@@ -4,6 +4,7 @@ import { ErrorCode, geofedError } from '../protocol/errors.js';
 import { postSignedGraphQL } from '../protocol/signed-client.js';
 import { describeError } from '../runtime/error-report.js';
 import { logger } from '../runtime/logger.js';
+import { activeTraceContext, inSpan, traceAttributes } from '../runtime/tracing.js';
 
 export interface TenantEntry {
   readonly id: string;
@@ -161,14 +162,16 @@ export function cachedTenantDirectory(
  * The directory's subgraph (the catalog), read with signed lookups and cached
  * as `cachedTenantDirectory` describes: the gateway region's instance, and
  * when it cannot answer the next region's, so that the directory is
- * unavailable only when every region's lookup fails.
+ * unavailable only when every region's lookup fails. A lookup (a cache miss)
+ * is a span, whose trace context the lookups sign: the catalog's spans join it.
  */
 export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, timeoutMs, maxEntries, maxNotFound, dispatcher }: DirectoryOptions): CachedTenantDirectory {
   const lookupAt = async (url: string, tenantId: string): Promise<TenantEntry | null> => {
+    const trace = activeTraceContext();
     const answer = await postSignedGraphQL<{ tenantDirectoryEntry: RawEntry | null }>(
       url,
       { query: directoryQuery, variables: { id: tenantId } },
-      { secret, timeoutMs, ...(dispatcher ? { dispatcher } : {}) },
+      { secret, timeoutMs, ...(dispatcher ? { dispatcher } : {}), ...(trace ? { trace } : {}) },
     );
     // An error is not an answer: only a lookup that resolved says whether the tenant exists.
     if (answer.status !== 200 || !answer.body.data || (answer.body.errors?.length ?? 0) > 0) {
@@ -177,18 +180,28 @@ export function subgraphTenantDirectory({ urls, secret, ttlMs, notFoundTtlMs, ti
     const raw = answer.body.data.tenantDirectoryEntry;
     return raw ? { id: raw.id, region: raw.region.toLowerCase(), billingPlan: raw.plan, status: raw.status === 'SUSPENDED' ? 'suspended' : 'active' } : null;
   };
-  return cachedTenantDirectory(async (tenantId) => {
+  const lookup = async (tenantId: string, settle: (outcome: 'found' | 'not_found' | 'failed', attempts: number) => void): Promise<TenantEntry | null> => {
     const errors: unknown[] = [];
     for (const url of urls) {
       try {
-        return await lookupAt(url, tenantId);
+        const entry = await lookupAt(url, tenantId);
+        settle(entry ? 'found' : 'not_found', errors.length + 1);
+        return entry;
       } catch (error) {
         errors.push(error);
       }
     }
+    settle('failed', errors.length);
     // A refused signature says more than an unreachable region: it names the deployment's mistake.
     throw errors.find(refusedThisGateway) ?? errors.at(-1);
-  }, { ttlMs, notFoundTtlMs, maxEntries, maxNotFound });
+  };
+  return cachedTenantDirectory(
+    (tenantId) =>
+      inSpan('geofed.directory.lookup', {}, (span) =>
+        lookup(tenantId, (outcome, attempts) => span.setAttributes({ [traceAttributes.outcome]: outcome, 'geofed.directory.attempts': attempts })),
+      ),
+    { ttlMs, notFoundTtlMs, maxEntries, maxNotFound },
+  );
 }
 
 interface RawEntry { id: string; region: string; plan: string; status: string }

@@ -42,6 +42,17 @@ export const contextHeaders = {
 } as const;
 
 /**
+ * W3C Trace Context. A gateway sends its fetch's or its hop's trace context
+ * with the signed headers and signs it with them (signed-context.ts,
+ * hop-signature.ts); a subgraph or a home gateway continues only a signed
+ * one. Sent only while tracing is on.
+ */
+export const traceHeaders = {
+  parent: 'traceparent',
+  state: 'tracestate',
+} as const;
+
+/**
  * A request one gateway forwards whole to the tenant's home gateway (the
  * hop), signed with the hop secret over the method, the path, the forwarded
  * client headers, a nonce, a timestamp and the SHA-256 of the body.

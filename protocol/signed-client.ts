@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { signedHeaders, systemCaller, type SignedCaller } from './signed-context.js';
+import { signedHeaders, systemCaller, type SignedCaller, type TraceContext } from './signed-context.js';
 
 export interface SignedPostOptions {
   readonly secret: string;
@@ -7,6 +7,8 @@ export interface SignedPostOptions {
   readonly caller?: SignedCaller;
   readonly timeoutMs: number;
   readonly dispatcher?: Dispatcher;
+  /** The caller's trace context, signed with the rest (runtime/tracing.ts, activeTraceContext); none while tracing is off. */
+  readonly trace?: TraceContext;
 }
 
 export interface GraphQLAnswer<TData> {
@@ -22,12 +24,12 @@ export interface GraphQLAnswer<TData> {
 export async function postSignedGraphQL<TData>(
   url: string,
   payload: { query: string; variables?: Record<string, unknown> },
-  { secret, caller = systemCaller, timeoutMs, dispatcher }: SignedPostOptions,
+  { secret, caller = systemCaller, timeoutMs, dispatcher, trace }: SignedPostOptions,
 ): Promise<GraphQLAnswer<TData>> {
   const body = JSON.stringify(payload);
   const response = await request(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...signedHeaders(secret, { method: 'POST', url, body }, caller) },
+    headers: { 'content-type': 'application/json', ...signedHeaders(secret, { method: 'POST', url, body, ...(trace ? { trace } : {}) }, caller) },
     body,
     signal: AbortSignal.timeout(timeoutMs),
     ...(dispatcher ? { dispatcher } : {}),

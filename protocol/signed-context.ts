@@ -1,11 +1,13 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { contextHeaders } from './headers.js';
+import { contextHeaders, traceHeaders } from './headers.js';
 
 /**
  * The caller context a gateway forwards to subgraphs, signed with HMAC-SHA256
  * over the method, the path, every context value, a timestamp, a nonce and
  * the SHA-256 of the body: captured headers can neither carry another query
- * nor be replayed (the subgraph remembers the nonce for the window). Step 6
+ * nor be replayed (the subgraph remembers the nonce for the window). A
+ * request that carries the gateway's trace context signs it too (`v3`), so a
+ * subgraph continues only a trace a gateway vouched for. Step 6
  * of a request (README, "How a request is served"); next, the subgraph's
  * server verifies them before it reads the body
  * (subgraphs/shared/subgraph-server.ts, step 7).
@@ -18,6 +20,26 @@ export interface SignedCaller {
   readonly region?: string;
   /** The client's read-your-writes token (a primary WAL LSN), for the catalog's read routing. */
   readonly consistency?: string;
+}
+
+/**
+ * The W3C trace context a signed request carries (`traceparent`,
+ * `tracestate`): the span of the gateway's fetch, which the subgraph's spans
+ * continue.
+ */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate?: string;
+}
+
+/** A version-00 `traceparent`: version, trace id, parent span id, flags. */
+const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** A `tracestate` as W3C bounds it: up to 32 list members of printable ASCII, 512 characters in all. */
+const tracestatePattern = /^[\x20-\x7E]{0,512}$/;
+
+/** Whether a trace context can travel in headers and be signed as it is (no CR/LF, no line break in the canonical text). */
+export function isTraceContext(trace: { traceparent?: unknown; tracestate?: unknown }): trace is TraceContext {
+  return typeof trace.traceparent === 'string' && traceparentPattern.test(trace.traceparent) && (trace.tracestate === undefined || (typeof trace.tracestate === 'string' && tracestatePattern.test(trace.tracestate)));
 }
 
 /** An anonymous or system caller (directory lookups, probes): no tenant, no roles. */
@@ -70,9 +92,12 @@ export function callerFromHeaders(headers: Readonly<Record<string, string | stri
   };
 }
 
-function canonical(method: string, path: string, caller: SignedCaller, timestamp: string, nonce: string, body: string | Uint8Array): string {
+/** The signed text: `v2` without a trace context, `v3` with one (its two headers are the last lines). */
+function canonical(method: string, path: string, caller: SignedCaller, timestamp: string, nonce: string, body: string | Uint8Array, trace: TraceContext | undefined): string {
   const bodyHash = createHash('sha256').update(body).digest('hex');
-  return ['geofed-v2', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', caller.consistency ?? '', timestamp, nonce, bodyHash].join('\n');
+  const lines = [trace ? 'geofed-v3' : 'geofed-v2', method.toUpperCase(), path, caller.tenantId ?? '', caller.userId ?? '', caller.roles.join(','), caller.region ?? '', caller.consistency ?? '', timestamp, nonce, bodyHash];
+  if (trace) lines.push(trace.traceparent, trace.tracestate ?? '');
+  return lines.join('\n');
 }
 
 function hmac(secret: string, text: string): Buffer {
@@ -87,25 +112,33 @@ export function freshNonce(): string {
   return randomUUID().replaceAll('-', '');
 }
 
-/** The headers of a signed request: the caller's context headers, the timestamp and the signature. */
+/**
+ * The headers of a signed request: the caller's context headers, the trace
+ * context when the request has one (tracing on), the timestamp and the signature.
+ */
 export function signedHeaders(
   secret: string,
-  request: { method: string; url: string; body: string | Uint8Array },
+  request: { method: string; url: string; body: string | Uint8Array; trace?: TraceContext },
   caller: SignedCaller,
   nowMs = Date.now(),
 ): Record<string, string> {
+  const { trace } = request;
+  if (trace && !isTraceContext(trace)) throw new TypeError('only a W3C traceparent (and tracestate) can be signed as a trace context');
   const timestamp = String(Math.floor(nowMs / 1000));
   const nonce = freshNonce();
   const path = new URL(request.url).pathname;
+  const signature = hmac(secret, canonical(request.method, path, caller, timestamp, nonce, request.body, trace)).toString('hex');
   return {
     ...callerHeaders(caller),
+    ...(trace ? { [traceHeaders.parent]: trace.traceparent, ...(trace.tracestate ? { [traceHeaders.state]: trace.tracestate } : {}) } : {}),
     [contextHeaders.timestamp]: timestamp,
     [contextHeaders.nonce]: nonce,
-    [contextHeaders.signature]: `v2=${hmac(secret, canonical(request.method, path, caller, timestamp, nonce, request.body)).toString('hex')}`,
+    [contextHeaders.signature]: `${trace ? 'v3' : 'v2'}=${signature}`,
   };
 }
 
-export type VerifyResult = { readonly ok: true; readonly caller: SignedCaller; readonly nonce: string } | { readonly ok: false; readonly reason: string };
+/** A verified request: its caller, its nonce, and the trace context it signed (only a `v3` signature vouches for one). */
+export type VerifyResult = { readonly ok: true; readonly caller: SignedCaller; readonly nonce: string; readonly trace?: TraceContext } | { readonly ok: false; readonly reason: string };
 
 export interface VerifyOptions {
   readonly secrets: readonly string[];
@@ -113,7 +146,13 @@ export interface VerifyOptions {
   readonly nowMs?: number;
 }
 
-/** Verifies a request a subgraph received; only a valid signature yields a caller. */
+/**
+ * Verifies a request a subgraph received; only a valid signature yields a
+ * caller. A `v2` signature covers no trace context: a `traceparent` beside it
+ * was not written by a gateway and is never continued. A `v3` one covers
+ * both trace headers: one changed on the way fails the signature as any other
+ * header would.
+ */
 export function verifySignedRequest(
   request: { method: string; path: string; headers: Readonly<Record<string, string | string[] | undefined>>; body: string | Uint8Array },
   { secrets, windowSeconds, nowMs = Date.now() }: VerifyOptions,
@@ -127,13 +166,17 @@ export function verifySignedRequest(
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > windowSeconds) {
     return { ok: false, reason: `the signature timestamp is outside the ${windowSeconds}s window` };
   }
-  const match = /^v2=([0-9a-f]{64})$/.exec(signature);
+  const match = /^v([23])=([0-9a-f]{64})$/.exec(signature);
   if (!match || typeof nonce !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) return { ok: false, reason: 'the signature is malformed' };
   const caller = callerFromHeaders(request.headers);
   // A gateway never signs a role outside the pattern: such a header was not written by one.
   if (!caller.roles.every((role) => rolePattern.test(role))) return { ok: false, reason: 'the signature is malformed' };
-  const given = Buffer.from(match[1]!, 'hex');
-  const text = canonical(request.method, request.path, caller, timestamp, nonce, request.body);
+  const traced = { traceparent: request.headers[traceHeaders.parent], tracestate: request.headers[traceHeaders.state] };
+  const trace = match[1] === '3' ? (isTraceContext(traced) ? traced : null) : undefined;
+  if (trace === null) return { ok: false, reason: 'the signature is malformed' };
+  const given = Buffer.from(match[2]!, 'hex');
+  const text = canonical(request.method, request.path, caller, timestamp, nonce, request.body, trace);
   const valid = secrets.some((secret) => timingSafeEqual(hmac(secret, text), given));
-  return valid ? { ok: true, caller, nonce } : { ok: false, reason: 'the signature does not match' };
+  if (!valid) return { ok: false, reason: 'the signature does not match' };
+  return trace ? { ok: true, caller, nonce, trace: { traceparent: trace.traceparent, ...(trace.tracestate !== undefined ? { tracestate: trace.tracestate } : {}) } } : { ok: true, caller, nonce };
 }

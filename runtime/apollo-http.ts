@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 import { ErrorCode } from '../protocol/errors.js';
 import { writeGraphQLError, type RouteHandler } from './http-server.js';
+import { inSpan } from './tracing.js';
 
 export interface ApolloRouteOptions<TContext extends BaseContext> {
   readonly maxBodyBytes: number;
@@ -21,9 +22,12 @@ export function apolloRoute<TContext extends BaseContext>(server: ApolloServer<T
   };
 }
 
-/** Runs a request whose body was read already through Apollo Server and writes its answer. */
+/**
+ * Runs a request whose body was read already through Apollo Server and writes its answer, in the span
+ * `geofed.operation` (plugins/tracing.ts names it): Apollo's own spans and the plugins' hang under it.
+ */
 export async function executeApolloRequest<TContext extends BaseContext>(server: ApolloServer<TContext>, req: IncomingMessage, res: ServerResponse, url: URL, body: unknown, context: () => Promise<TContext>): Promise<void> {
-  const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, body), context });
+  const response = await inSpan('geofed.operation', {}, () => server.executeHTTPGraphQLRequest({ httpGraphQLRequest: httpGraphQLRequest(req, url, body), context }));
   await writeApolloResponse(res, response);
 }
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { activeTraceIds } from './tracing.js';
 
 const standardOutput = pino.destination({ dest: 1, sync: false });
 const destinations = pino.multistream([{ level: 'trace', stream: standardOutput }]);
@@ -10,7 +11,13 @@ const destinations = pino.multistream([{ level: 'trace', stream: standardOutput 
  * gateway that served it), whichever module logs: `logFields.run(fields, work)`.
  */
 export const logFields = new AsyncLocalStorage<Readonly<Record<string, unknown>>>();
-const mixin = () => logFields.getStore() ?? {};
+
+/** The request's fields, and while tracing is on the `trace_id` and `span_id` of the span the line was logged in. */
+const mixin = () => {
+  const fields = logFields.getStore() ?? {};
+  const ids = activeTraceIds();
+  return ids ? { ...fields, ...ids } : fields;
+};
 
 /** One structured logger for every process. Logs carry no PII and no variables. */
 export const logger = pino({ level: 'info', base: { service: 'geofed' }, mixin }, destinations);

@@ -1,6 +1,7 @@
 import { describeError } from './error-report.js';
 import { defaultDrainMs } from './http-server.js';
 import { logger } from './logger.js';
+import { startTracingFromEnv } from './tracing-env.js';
 
 /**
  * An error a user can fix before the process can start (a bad config, an
@@ -31,6 +32,8 @@ const closeGraceMs = 5_000;
  */
 export async function runUntilSignalled(start: () => Promise<Stoppable>): Promise<void> {
   let running: Stoppable;
+  // Before anything is served, so that every request is traced; the last spans are flushed once stopped.
+  const tracing = await startTracingFromEnv();
   try {
     running = await start();
   } catch (error) {
@@ -53,7 +56,7 @@ export async function runUntilSignalled(start: () => Promise<Stoppable>): Promis
       logger.error({ waited_ms: Date.now() - started }, 'shutdown did not finish after the drain deadline; exiting');
       process.exit(1);
     }, drainTimeoutMs + closeGraceMs).unref();
-    running.stop().then(
+    running.stop().then(() => tracing?.stop()).then(
       () => {
         logger.info({ took_ms: Date.now() - started }, 'drained and stopped');
         process.exit(0);

@@ -1,6 +1,7 @@
 import { ErrorCode, resolverError } from '../../protocol/errors.js';
 import type { SignedCaller } from '../../protocol/signed-context.js';
 import { postSignedGraphQL } from '../../protocol/signed-client.js';
+import { activeTraceContext } from '../../runtime/tracing.js';
 
 export interface ProductPrice { readonly id: string; readonly priceCents: number }
 
@@ -19,11 +20,13 @@ const priceLookupTimeoutMs = 2_000;
 export function catalogPriceLookup(catalogUrl: string, secret: string, timeoutMs = priceLookupTimeoutMs): PriceLookup {
   return async (productIds, caller) => {
     let entities: (ProductPrice | null)[] | undefined;
+    // The order's trace continues in the catalog, signed with the lookup.
+    const trace = activeTraceContext();
     try {
       const answer = await postSignedGraphQL<{ _entities: (ProductPrice | null)[] }>(
         catalogUrl,
         { query: pricesQuery, variables: { representations: productIds.map((id) => ({ __typename: 'Product', id })) } },
-        { secret, caller, timeoutMs },
+        { secret, caller, timeoutMs, ...(trace ? { trace } : {}) },
       );
       entities = answer.body.data?._entities;
     } catch {

@@ -12,6 +12,7 @@ import { apolloOffline } from '../../runtime/apollo-offline.js';
 import { startHttpServer, writeGraphQLError, writeJson } from '../../runtime/http-server.js';
 import { describeError } from '../../runtime/error-report.js';
 import { logger } from '../../runtime/logger.js';
+import { inHttpServerSpan, inSpan, signedTraceParent, traceAttributes } from '../../runtime/tracing.js';
 import { memoryNonceStore } from '../../runtime/nonce-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { nulCharacterError } from '../../protocol/input-rules.js';
@@ -42,10 +43,16 @@ export interface SubgraphDefinition<TContext extends BaseContext & { db: Databas
   readonly onStop?: () => void;
 }
 
-/** The scope of a regional subgraph: every request with a tenant runs in that tenant's RLS transaction. */
+/**
+ * The scope of a regional subgraph: every request with a tenant runs in that tenant's RLS transaction, a span
+ * of its own (`geofed.db.transaction`) from its begin to its commit.
+ */
 export function tenantScope(database: DatabaseHandle) {
-  return <T>(caller: SignedCaller, work: (db: Database) => Promise<T>): Promise<T> =>
-    caller.tenantId === undefined ? work(database.db) : database.withTenant(caller.tenantId, work);
+  return <T>(caller: SignedCaller, work: (db: Database) => Promise<T>): Promise<T> => {
+    const { tenantId } = caller;
+    if (tenantId === undefined) return work(database.db);
+    return inSpan('geofed.db.transaction', { attributes: { 'db.system.name': 'postgresql', 'geofed.db.driver': database.driver } }, () => database.withTenant(tenantId, work));
+  };
 }
 
 export interface SubgraphSecurity {
@@ -133,18 +140,25 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
   const graphql = async (req: IncomingMessage, res: Parameters<typeof writeJson>[0], url: URL) => {
     requests += 1;
     const sequence = requests;
+    const arrived = Date.now();
     const raw = await readRawBody(req, maxSubgraphBodyBytes);
     if (!raw.ok) return writeBodyError(res, raw);
     // Nothing runs, not even parsing, before the gateway's signature is verified.
-    const body = { raw: raw.raw };
     const verified = verifySignedRequest(
-      { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: body.raw },
+      { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw.raw },
       { secrets: security.secrets, windowSeconds: security.windowSeconds },
     );
     if (testHooks.recordCallers) {
       received.push({ sequence, verified });
       if (received.length > recordedRequestLimit) received.shift();
     }
+    // The request's span continues the gateway's trace only when the signature vouches for it; else it starts a trace.
+    const traced = { parent: signedTraceParent(verified.ok ? verified.trace : undefined), startTime: arrived, attributes: { [traceAttributes.subgraph]: definition.name, [traceAttributes.region]: definition.region } };
+    return inHttpServerSpan(req, res, traced, () => serve(req, res, url, verified, raw.raw));
+  };
+
+  /** A request whose signature was checked: refused, or run in its request scope. */
+  const serve = async (req: IncomingMessage, res: Parameters<typeof writeJson>[0], url: URL, verified: VerifyResult, body: Buffer) => {
     if (!verified.ok) {
       log.warn({ reason: verified.reason }, 'refused an unsigned or forged request');
       return writeGraphQLError(res, ErrorCode.GATEWAY_SIGNATURE_REFUSED, `Refused: ${verified.reason}.`);
@@ -159,7 +173,7 @@ export async function startSubgraph<TContext extends BaseContext & { db: Databas
       log.warn({ tenant: caller.tenantId, tenantRegion: caller.region ?? null }, 'refused a request for a tenant of another region');
       return writeGraphQLError(res, ErrorCode.RESIDENCY_VIOLATION, `This ${definition.name} instance serves region "${definition.region}" only; the tenant's data lives elsewhere.`);
     }
-    const parsed = parseRequestBody(req, body.raw);
+    const parsed = parseRequestBody(req, body);
     if (!parsed.ok) return writeGraphQLError(res, parsed.code, parsed.message);
     let response;
     try {
