@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../protocol/errors.js';
+import { rateLimitHeaderNames } from '../plugins/rate-limit/headers.js';
 import { clientHeaders } from '../protocol/headers.js';
 import { writeGraphQLError } from '../runtime/http-server.js';
 
-/** Headers a browser frontend may send and read (Apollo's CSRF headers, tokens, read-your-writes). */
+/** Headers a browser frontend may send and read (Apollo's CSRF headers, tokens, read-your-writes, every RateLimit field). */
 const allowedHeaders = ['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', clientHeaders.consistency];
-const exposedHeaders = ['etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', ...Object.values(clientHeaders)].join(', ');
+const exposedHeaders = ['etag', 'retry-after', ...rateLimitHeaderNames, ...Object.values(clientHeaders)].join(', ');
 
 /** How long a browser may reuse a preflight's answer, in seconds. */
 const preflightMaxAgeSeconds = 600;

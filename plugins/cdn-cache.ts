@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, TypeInfo, getNamedType, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
+import { registeredMetric } from '../runtime/registered-metric.js';
 import { settingsSection } from '../runtime/settings.js';
+import { rateLimitHeaderNames } from './rate-limit/headers.js';
 
 /** `cache_control` of supergraph.yaml: CDN caching of anonymous GETs (README, "Persisted queries and CDN caching"). */
 export const cacheControlSettings = settingsSection({
@@ -26,7 +29,11 @@ export interface CdnCacheOptions {
   readonly isGlobal: () => (typeName: string, fieldName: string) => boolean;
   /** `Type.field` of the fields tagged pii in the supergraph. */
   readonly piiFields: () => ReadonlySet<string>;
+  /** Where the plugin's counters are registered (the gateway's /metrics). */
+  readonly registry: Registry;
 }
+
+type CacheControlClass = 'public' | 'private' | 'no-store';
 
 /** Cache-Control of a response that must never be stored by a shared cache. */
 const personal = 'private, no-store';
@@ -39,9 +46,27 @@ const personal = 'private, no-store';
  * or a pii field is `private, no-store`; errors and everything else are
  * `no-store`. `Vary: Authorization` keeps a shared cache from serving one
  * caller's entry to another; cacheable responses get an ETag, and a matching
- * If-None-Match is answered 304.
+ * If-None-Match is answered 304. A public response carries no RateLimit
+ * fields: they describe one client's budget, and a shared cache would hand
+ * them to every client it serves the entry to.
+ *
+ * A CDN's hits never reach the gateway; what it sees of them is counted: the
+ * responses by Cache-Control class, and the revalidations of a cacheable
+ * response (a conditional GET), a `hit` when the cache's copy still holds
+ * (304) and a `miss` when the answer changed.
  */
-export function cdnCachePlugin({ maxAge, isGlobal, piiFields }: CdnCacheOptions): ApolloServerPlugin<CdnCacheContext> {
+export function cdnCachePlugin({ maxAge, isGlobal, piiFields, registry }: CdnCacheOptions): ApolloServerPlugin<CdnCacheContext> {
+  const responses = registeredMetric(
+    registry,
+    'geofed_cdn_responses_total',
+    () => new Counter({ name: 'geofed_cdn_responses_total', help: 'GraphQL responses by the Cache-Control class the gateway gave them: public (a CDN may keep it), private or no-store.', labelNames: ['cache_control'] as const, registers: [registry] }),
+  );
+  const revalidations = registeredMetric(
+    registry,
+    'geofed_cdn_revalidations_total',
+    () => new Counter({ name: 'geofed_cdn_revalidations_total', help: 'Conditional GETs (If-None-Match) of a public response: hit when the cached copy still holds (304), miss when the answer changed.', labelNames: ['result'] as const, registers: [registry] }),
+  );
+  const classify = (cacheControl: CacheControlClass) => responses.inc({ cache_control: cacheControl });
   const publicAgeOf = new WeakMap<OperationDefinitionNode, number>();
   const analyse = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): number => {
     let age = publicAgeOf.get(operation);
@@ -61,14 +86,23 @@ export function cdnCachePlugin({ maxAge, isGlobal, piiFields }: CdnCacheOptions)
           const errored = !single || (single.errors?.length ?? 0) > 0;
           const authenticated = request.http?.headers.has('authorization') ?? false;
           const age = document && operation ? analyse(schema, document, operation) : 0;
-          if (authenticated || contextValue.dataRegions.size > 0 || age < 0) headers.set('cache-control', personal);
-          else if (errored || request.http?.method !== 'GET' || age === 0) headers.set('cache-control', 'no-store');
-          else {
-            headers.set('cache-control', `public, max-age=0, s-maxage=${age}`);
-            const etag = `"${createHash('sha256').update(JSON.stringify(single)).digest('base64url').slice(0, 27)}"`;
-            headers.set('etag', etag);
-            if (request.http?.headers.get('if-none-match') === etag) response.http.status = 304;
+          if (authenticated || contextValue.dataRegions.size > 0 || age < 0) {
+            headers.set('cache-control', personal);
+            return classify('private');
           }
+          if (errored || request.http?.method !== 'GET' || age === 0) {
+            headers.set('cache-control', 'no-store');
+            return classify('no-store');
+          }
+          headers.set('cache-control', `public, max-age=0, s-maxage=${age}`);
+          for (const name of rateLimitHeaderNames) headers.delete(name);
+          classify('public');
+          const etag = `"${createHash('sha256').update(JSON.stringify(single)).digest('base64url').slice(0, 27)}"`;
+          headers.set('etag', etag);
+          const conditional = request.http?.headers.get('if-none-match');
+          if (conditional === undefined) return;
+          revalidations.inc({ result: conditional === etag ? 'hit' : 'miss' });
+          if (conditional === etag) response.http.status = 304;
         },
       };
     },

@@ -1,8 +1,10 @@
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { GraphQLError } from 'graphql';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cdnCachePlugin, type CdnCacheContext } from '../plugins/cdn-cache.js';
+import { rateLimitHeaders } from '../plugins/rate-limit/headers.js';
 
 // Global: products, product, banner, Product.*; regional: me. Product.supplierEmail is tagged pii.
 const typeDefs = /* GraphQL */ `
@@ -12,6 +14,19 @@ const typeDefs = /* GraphQL */ `
 `;
 const regional = new Set(['Query.me', 'User.id']);
 const maxAge = { 'Query.products': 60, Product: 30, 'Query.banner': 300 };
+const registry = new Registry();
+
+/** As the rate-limit plugin does before it, on a request that sends `x-test-budget`: every RateLimit field. */
+const budgetHeaders = rateLimitHeaders([{ policy: 'us', capacity: 2000, refillPerSecond: 100, remaining: 1990, resetSeconds: 1 }]);
+const rateLimited: ApolloServerPlugin<CdnCacheContext> = {
+  async requestDidStart({ request }) {
+    return {
+      async willSendResponse({ response }) {
+        if (request.http?.headers.has('x-test-budget')) for (const [name, value] of Object.entries(budgetHeaders)) response.http.headers.set(name, value);
+      },
+    };
+  },
+};
 
 let server: ApolloServer<CdnCacheContext>;
 beforeAll(async () => {
@@ -30,7 +45,8 @@ beforeAll(async () => {
     plugins: [
       // As in the gateway: hints gathered, Cache-Control written by cdnCachePlugin alone.
       ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
-      cdnCachePlugin({ maxAge, isGlobal: () => (type, field) => !regional.has(`${type}.${field}`), piiFields: () => new Set(['Product.supplierEmail']) }),
+      rateLimited,
+      cdnCachePlugin({ maxAge, isGlobal: () => (type, field) => !regional.has(`${type}.${field}`), piiFields: () => new Set(['Product.supplierEmail']), registry }),
     ],
   });
   await server.start();
@@ -89,5 +105,27 @@ describe('cdnCachePlugin', () => {
     expect(await run('{ products { nope } }')).toEqual({ ...uncached, status: 400 });
     const withoutHttp = await server.executeOperation({ query: '{ products { id } }' }, { contextValue: { dataRegions: new Set() } });
     expect(Object.fromEntries(withoutHttp.http.headers)).toEqual(uncached.headers);
+  });
+
+  it('drops every RateLimit field from a public response, and keeps them on any other', async () => {
+    const budget = { 'x-test-budget': '1' };
+    expect(await run('{ products { id name } }', { headers: budget })).toEqual({ status: undefined, headers: { vary, 'cache-control': 'public, max-age=0, s-maxage=30', etag } });
+    expect(await run('{ products { id } }', { method: 'POST', headers: budget })).toEqual({ status: undefined, headers: { vary, 'cache-control': 'no-store', ...budgetHeaders } });
+    expect(await run('{ products { id } }', { headers: { ...budget, authorization: 'Bearer t' } })).toEqual({ status: undefined, headers: { vary, 'cache-control': 'private, no-store', ...budgetHeaders } });
+  });
+
+  it('counts responses by Cache-Control class and revalidations by whether the cached copy held', async () => {
+    const counts = async () => {
+      const read = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.map((v) => [Object.values(v.labels).join(), v.value] as const);
+      return Object.fromEntries([...(await read('geofed_cdn_responses_total')), ...(await read('geofed_cdn_revalidations_total'))]);
+    };
+    const before = await counts();
+    const { headers } = await run('{ products { name } }');
+    await run('{ products { name } }', { headers: { 'if-none-match': headers.etag! } });
+    await run('{ products { name } }', { headers: { 'if-none-match': '"stale"' } });
+    await run('{ products { id } }', { method: 'POST' });
+    await run('{ products { id } }', { headers: { authorization: 'Bearer t' } });
+    const delta = Object.fromEntries(Object.entries(await counts()).map(([key, value]) => [key, value - (before[key] ?? 0)]));
+    expect(delta).toEqual({ public: 3, 'no-store': 1, private: 1, hit: 1, miss: 1 });
   });
 });

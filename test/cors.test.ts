@@ -26,7 +26,7 @@ function refusalOf(body: string): { message: string; code: unknown } {
 }
 
 const frontends = ['https://app.example.com', 'https://admin.example.com'];
-const exposed = 'etag, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, geofed-consistency, x-geofed-gateway-region, x-geofed-data-region, x-geofed-global-region, x-geofed-home-region, x-geofed-home-endpoint, x-geofed-version';
+const exposed = 'etag, retry-after, ratelimit-policy, ratelimit, ratelimit-limit, ratelimit-remaining, ratelimit-reset, geofed-consistency, x-geofed-gateway-region, x-geofed-data-region, x-geofed-global-region, x-geofed-home-region, x-geofed-home-endpoint, x-geofed-version';
 const preflightAllowed = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-allow-headers': 'content-type, authorization, apollo-require-preflight, x-apollo-operation-name, geofed-consistency',

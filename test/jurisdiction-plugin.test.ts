@@ -1,5 +1,7 @@
 import { ApolloServer, type GraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { GraphQLError } from 'graphql';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FieldOwnership, ScopeOf } from '../plugins/field-ownership.js';
 import { jurisdictionPlugin, type JurisdictionContext } from '../plugins/jurisdiction.js';
@@ -23,15 +25,16 @@ const scopeOf: ScopeOf = (subgraph) => ({ catalog: 'global', users: 'regional' }
 
 const resolvers = {
   products: vi.fn(() => [{ id: 'p1', name: 'Lamp' }]),
-  me: vi.fn(() => ({ id: 'u1', email: 'ada@example.com' })),
+  me: vi.fn((): { id: string; email: string } => ({ id: 'u1', email: 'ada@example.com' })),
 };
+const registry = new Registry();
 
 let server: ApolloServer<JurisdictionContext>;
 beforeAll(async () => {
   server = new ApolloServer<JurisdictionContext>({
     typeDefs,
     resolvers: { Query: resolvers },
-    plugins: [ApolloServerPluginCacheControlDisabled(), jurisdictionPlugin({ ownership: () => ownership, scopeOf })],
+    plugins: [ApolloServerPluginCacheControlDisabled(), jurisdictionPlugin({ ownership: () => ownership, scopeOf, registry })],
   });
   await server.start();
 });
@@ -40,7 +43,7 @@ afterAll(async () => {
 });
 
 const anonymous: JurisdictionContext = { caller: null, dataRegions: new Set(), globalRegions: new Set() };
-const tenant: JurisdictionContext = { caller: { tenantId: 'acme' }, dataRegions: new Set(), globalRegions: new Set() };
+const tenant: JurisdictionContext = { caller: { region: 'eu' }, dataRegions: new Set(), globalRegions: new Set() };
 
 async function run(query: string, contextValue: JurisdictionContext) {
   resolvers.products.mockClear();
@@ -86,7 +89,7 @@ describe('jurisdictionPlugin', () => {
   });
 
   it('names the regions whose data served the response', async () => {
-    const served = await run('{ me { id } }', { caller: { tenantId: 'acme' }, dataRegions: new Set(['eu', 'us']), globalRegions: new Set(['apac']) });
+    const served = await run('{ me { id } }', { caller: { region: 'eu' }, dataRegions: new Set(['eu', 'us']), globalRegions: new Set(['apac']) });
     expect(served.headers).toEqual({ 'x-geofed-data-region': 'eu, us', 'x-geofed-global-region': 'apac' });
   });
 
@@ -94,5 +97,22 @@ describe('jurisdictionPlugin', () => {
     const query = '{ me { id } }';
     expect((await run(query, tenant)).status).toEqual(undefined);
     expect(await run(query, anonymous)).toEqual(refused);
+  });
+
+  it('counts each residency refusal of a response once per reason, by the caller\'s home region', async () => {
+    const refusals = async () => Object.fromEntries((await registry.getSingleMetric('geofed_residency_refusals_total')!.get()).values.map((v) => [`${v.labels.region}/${v.labels.reason}`, v.value]));
+    const before = await refusals();
+    await run('{ me { id } }', anonymous);
+    resolvers.me.mockImplementationOnce(() => {
+      throw new GraphQLError('This users instance serves region "us" only', { extensions: { code: 'RESIDENCY_VIOLATION' } });
+    });
+    await run('{ me { id } }', tenant);
+    resolvers.me.mockImplementationOnce(() => {
+      throw new GraphQLError('The tenant\'s home region (eu) cannot be reached', { extensions: { code: 'REGION_UNAVAILABLE' } });
+    });
+    await run('{ me { id } a: me { id } }', tenant);
+    await run('{ me { id } }', tenant);
+    const delta = Object.fromEntries(Object.entries(await refusals()).map(([key, value]) => [key, value - (before[key] ?? 0)]));
+    expect(delta).toEqual({ 'anonymous/anonymous': 1, 'eu/violation': 1, 'eu/home_unavailable': 1 });
   });
 });

@@ -68,7 +68,14 @@ async function gatewayInEu({ registry = new Registry(), mode = 'enforce' }: { re
 const usTenant: RateLimitContext = { caller: { tenantId: 'acme', region: 'us', billingPlan: 'free' }, clientKey: '198.51.100.1' };
 const euTenant: RateLimitContext = { caller: { tenantId: 'globex', region: 'eu', billingPlan: 'unknown-plan' }, clientKey: '198.51.100.2' };
 const anonymous = (clientKey: string): RateLimitContext => ({ caller: null, clientKey });
-const limitHeaders = (limit: number, remaining: number, reset: number) => ({ 'ratelimit-limit': String(limit), 'ratelimit-remaining': String(remaining), 'ratelimit-reset': String(reset) });
+/** Every RateLimit field of a response that debited one bucket: the region's policy (a window of capacity / refill seconds) and what it has left. */
+const limitHeaders = (limit: number, remaining: number, reset: number, { policy = 'eu', window = 10 }: { policy?: string; window?: number } = {}) => ({
+  'ratelimit-policy': `"${policy}";q=${limit};w=${window};geofed-unit="cost"`,
+  ratelimit: `"${policy}";r=${remaining};t=${reset}`,
+  'ratelimit-limit': String(limit),
+  'ratelimit-remaining': String(remaining),
+  'ratelimit-reset': String(reset),
+});
 
 describe('rateLimitPlugin', () => {
   it('debits the home part in the tenant\'s region and the global part in the gateway\'s, at once', async () => {
@@ -81,8 +88,18 @@ describe('rateLimitPlugin', () => {
         { key: 'rl:{acme}:eu', capacity: 10, refillPerSecond: 1, cost: 4 },
       ],
     ]);
-    // The headers describe the bucket with the least left in proportion: eu, 6 of 10.
-    expect(served).toEqual({ status: undefined, headers: limitHeaders(10, 6, 4), errors: undefined });
+    // A policy and a service limit per bucket; the older fields describe the one with the least left in proportion: eu, 6 of 10.
+    expect(served).toEqual({
+      status: undefined,
+      headers: {
+        'ratelimit-policy': '"us";q=20;w=10;geofed-unit="cost", "eu";q=10;w=10;geofed-unit="cost"',
+        ratelimit: '"us";r=16;t=2, "eu";r=6;t=4',
+        'ratelimit-limit': '10',
+        'ratelimit-remaining': '6',
+        'ratelimit-reset': '4',
+      },
+      errors: undefined,
+    });
   });
 
   it('charges one bucket when home is the gateway\'s region, sized by the default plan for an unknown one', async () => {
@@ -115,7 +132,7 @@ describe('rateLimitPlugin', () => {
     const refused = await run('{ me { orders(first: 3) { id } } products(first: 4) { id } }', usTenant);
     expect(refused.errors?.[0]?.message).toEqual('This operation costs 8 and the budget of region eu has 1 left; retry in 3 s.');
     // The us bucket was not touched by the refusal: it still holds all 20.
-    expect((await run('{ me { orders(first: 15) { id } } }', usTenant)).headers).toEqual(limitHeaders(20, 4, 8));
+    expect((await run('{ me { orders(first: 15) { id } } }', usTenant)).headers).toEqual(limitHeaders(20, 4, 8, { policy: 'us' }));
   });
 
   it('serves again once the bucket has refilled', async () => {
@@ -129,7 +146,7 @@ describe('rateLimitPlugin', () => {
 
   it('gives each anonymous client key its own budget in the gateway\'s region', async () => {
     const { run, debits } = await gatewayInEu();
-    expect((await run('{ products(first: 6) { id } }', anonymous('203.0.113.7'))).headers).toEqual(limitHeaders(6, 0, 12));
+    expect((await run('{ products(first: 6) { id } }', anonymous('203.0.113.7'))).headers).toEqual(limitHeaders(6, 0, 12, { window: 12 }));
     const refused = await run('{ products(first: 1) { id } }', anonymous('203.0.113.7'));
     expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({ status: 429, retryAfter: '2' });
     expect((await run('{ products(first: 6) { id } }', anonymous('203.0.113.8'))).status).toEqual(undefined);

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { ErrorCode, geofedError } from '../../protocol/errors.js';
 import { logger } from '../../runtime/logger.js';
 import type { CostModel } from '../cost/calculator.js';
+import { policyStates, rateLimitHeaders, regionOfBucket, type PolicyState } from './headers.js';
 import { localBudgets } from './local-budgets.js';
 import { rateLimitMetrics } from './metrics.js';
 import type { BucketSize, RateLimitSettings } from './settings.js';
@@ -72,7 +73,7 @@ const outageLogIntervalMs = 10_000;
  * refused: the verdict goes to extensions.rateLimit and to metrics.
  */
 export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegion, store, registry, now = Date.now }: RateLimitPluginOptions): ApolloServerPlugin<RateLimitContext> {
-  const { storeErrors, limited, measuredExceeded, fallbackDebits, storeErrorRefusals, debitSeconds } = rateLimitMetrics(registry);
+  const { storeErrors, limited, measuredExceeded, fallbackDebits, storeErrorRefusals, decisions, fill, spentBuckets, debitSeconds } = rateLimitMetrics(registry);
   const measuring = settings.mode === 'measure';
   const shares = localBudgets({ gateways: settings.gateways, maxBuckets: settings.fallbackBuckets, now });
   let lastOutageLog = 0;
@@ -126,9 +127,17 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
       clearTimeout(timer);
     }
   };
+  /** The fill of every bucket the store answered for; a tenant's (never an anonymous client's) also for the top of spent buckets. */
+  const observeFill = ({ caller }: RateLimitContext, buckets: readonly BucketDebit[], result: DebitResult) => {
+    result.buckets.forEach((state, i) => {
+      const region = regionOfBucket(state.key);
+      fill.observe({ region }, state.remaining / state.capacity);
+      if (caller) spentBuckets.observe({ region, tenant: caller.tenantId, capacity: state.capacity, refillPerSecond: buckets[i]?.refillPerSecond ?? 0, remaining: state.remaining });
+    });
+  };
   return {
     async requestDidStart() {
-      let tightest: BucketState | undefined;
+      let policies: PolicyState[] | undefined;
       let measured: MeasuredRateLimit | undefined;
       return {
         async didResolveOperation({ contextValue, document, operationName, request }) {
@@ -138,6 +147,7 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
           if (buckets.length === 0) return;
           const cost = estimate.total;
           const verdict = await debit(buckets);
+          if (verdict.by !== 'store') decisions.inc({ region: regionOfBucket(buckets[0]!.key), decision: 'fallback' });
           if (verdict.by === 'nobody') {
             if (measuring) measured = { mode: 'measure', cost, storeUnavailable: true };
             else if (settings.onStoreError === 'closed') {
@@ -149,9 +159,13 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
           const { result } = verdict;
           const local = verdict.by === 'local';
           const least = [...result.buckets].sort((a, b) => a.remaining / a.capacity - b.remaining / b.capacity)[0];
-          // A local share is not the shared bucket: no RateLimit-* headers describe it.
-          if (!local) tightest = least;
+          // A local share is not the shared bucket: no RateLimit fields describe it.
+          if (!local) {
+            policies = policyStates(buckets, result.buckets);
+            observeFill(contextValue, buckets, result);
+          }
           if (!least) return;
+          if (!local) decisions.inc({ region: regionOfBucket(least.key), decision: result.allowed ? 'allowed' : 'limited' });
           const decidedLocally = local ? { local: true as const } : {};
           if (result.allowed) {
             if (measuring) measured = { mode: 'measure', cost, exceeded: false, remaining: least.remaining, ...decidedLocally };
@@ -160,7 +174,7 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
           const refused = result.buckets.filter((bucket) => bucket.retryAfterSeconds > 0);
           const retryAfterSeconds = Math.max(...refused.map((bucket) => bucket.retryAfterSeconds));
           const remaining = Math.min(...refused.map((bucket) => bucket.remaining));
-          const region = least.key.slice(least.key.lastIndexOf(':') + 1);
+          const region = regionOfBucket(least.key);
           if (measuring) {
             // Refused by the buckets, so nothing was taken from them: they stay as enforce would have left them.
             measuredExceeded.inc({ region });
@@ -175,11 +189,12 @@ export function rateLimitPlugin({ model, settings, maxOperationCost, gatewayRegi
               ? `This operation costs ${cost} and this gateway's share of the budget of ${refusedOwner(refused)} has ${remaining} left while the budget store cannot be reached; retry in ${retryAfterSeconds} s.`
               : `This operation costs ${cost} and the budget of ${refusedOwner(refused)} has ${remaining} left; retry in ${retryAfterSeconds} s.`,
             { cost, remaining, retryAfterSeconds },
-            { ...(local ? {} : rateLimitHeaders(least)), 'retry-after': String(retryAfterSeconds) },
+            { ...(policies ? rateLimitHeaders(policies) : {}), 'retry-after': String(retryAfterSeconds) },
           );
         },
         async willSendResponse({ response }) {
-          if (tightest) for (const [name, value] of Object.entries(rateLimitHeaders(tightest))) response.http.headers.set(name, value);
+          // A public response drops them again (cdn-cache.ts): a shared cache would hand one client's budget to the next.
+          if (policies) for (const [name, value] of Object.entries(rateLimitHeaders(policies))) response.http.headers.set(name, value);
           if (measured && response.body.kind === 'single') response.body.singleResult.extensions = { ...response.body.singleResult.extensions, rateLimit: measured };
         },
       };
@@ -196,11 +211,6 @@ function asked<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** IETF RateLimit header fields, for the bucket with the least remaining. */
-function rateLimitHeaders(bucket: BucketState): Record<string, string> {
-  return { 'ratelimit-limit': String(bucket.capacity), 'ratelimit-remaining': String(bucket.remaining), 'ratelimit-reset': String(bucket.resetSeconds) };
-}
-
 function refusedOwner(buckets: readonly BucketState[]): string {
-  return buckets.map((bucket) => `region ${bucket.key.slice(bucket.key.lastIndexOf(':') + 1)}`).join(' and ');
+  return buckets.map((bucket) => `region ${regionOfBucket(bucket.key)}`).join(' and ');
 }

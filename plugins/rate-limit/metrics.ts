@@ -1,5 +1,15 @@
 import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration, type Registry } from 'prom-client';
 import { registeredMetric } from '../../runtime/registered-metric.js';
+import { SpentBucketsGauge } from './spent-buckets.js';
+
+/**
+ * What the budgets decided of an operation: `allowed` and `limited` by the
+ * shared store's buckets (in measure mode a `limited` one is served all the
+ * same), `fallback` when the store could not answer in time and the local
+ * share or on_store_error decided (geofed_rate_limit_fallback_debits_total
+ * and geofed_rate_limit_store_error_refusals_total say how).
+ */
+export type RateLimitDecision = 'allowed' | 'limited' | 'fallback';
 
 /**
  * The rate-limit plugin's series in the gateway's registry. The gateway builds
@@ -37,6 +47,18 @@ export function rateLimitMetrics(registry: Registry) {
       help: 'Operations refused while the store could not answer, by the policy applied: open (the local share was short, 429) or closed (503).',
       labelNames: ['policy'] as const,
     }),
+    decisions: counter({
+      name: 'geofed_rate_limit_decisions_total',
+      help: 'Operations priced against the budgets, by what was decided (allowed, limited, or fallback: the store could not answer in time) and the region of the bucket with the least left in proportion.',
+      labelNames: ['region', 'decision'] as const,
+    }),
+    fill: histogram({
+      name: 'geofed_rate_limit_bucket_fill_ratio',
+      help: 'Tokens left / capacity of each bucket after a debit the store answered (1: full, 0: empty), by the bucket\'s region; tenants and clients are not labels.',
+      labelNames: ['region'] as const,
+      buckets: [0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1],
+    }),
+    spentBuckets: registeredMetric(registry, SpentBucketsGauge.metricName, () => new SpentBucketsGauge(registry)),
     debitSeconds: histogram({
       name: 'geofed_rate_limit_debit_duration_seconds',
       help: 'Time from asking the store for a debit to its answer, or to the failure or timeout (outcome answered or failed).',
