@@ -14,7 +14,9 @@ import { operationDedupPlugin } from '../plugins/operation-dedup.js';
 import { tokenLimitPlugin } from '../plugins/operation-limits.js';
 import { rateLimitPlugin } from '../plugins/rate-limit/index.js';
 import type { BucketStore } from '../plugins/rate-limit/store.js';
+import { tracedBucketStore } from '../plugins/rate-limit/traced-store.js';
 import { readYourWritesPlugin } from '../plugins/read-your-writes.js';
+import { tracingPlugin } from '../plugins/tracing.js';
 import type { GeofedConfig } from './config.js';
 import { forwardedHeaders } from './forwarded-headers.js';
 import type { GatewayContext } from './request-context.js';
@@ -57,6 +59,8 @@ export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucke
   // An operation over the maximum is refused before its debit only when the cost is enforced; a measured one runs and pays.
   const debitedUpTo = costMode === 'enforce' ? maxOperationCost : Infinity;
   return [
+    // First: it names the operation's span (runtime/apollo-http.ts) before any other plugin can refuse it.
+    tracingPlugin(),
     ...persistedQueries,
     persistedQueryMetricsPlugin(registry),
     // Parsing is Apollo's, with limits.max_tokens (operation-limits.ts): this words its refusal.
@@ -64,7 +68,7 @@ export function pluginChain({ config, analysis, scopeOf, persistedQueries, bucke
     inputSafetyPlugin(),
     jurisdictionPlugin({ ownership: () => analysis().ownership, scopeOf, registry }),
     costPlugin({ model, maxOperationCost, mode: costMode, registry }),
-    ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost: debitedUpTo, gatewayRegion: config.gateway.region, store: bucketStore, registry })] : []),
+    ...(bucketStore ? [rateLimitPlugin({ model, settings: config.rateLimits, maxOperationCost: debitedUpTo, gatewayRegion: config.gateway.region, store: tracedBucketStore(bucketStore), registry })] : []),
     // After every check and debit, which each request passes on its own.
     ...(config.subgraphLimits.dedup ? [operationDedupPlugin<GatewayContext>({ callerIdentity: callerIdentity(config.forwardHeaders), shareContext: shareServingRegions, registry })] : []),
     readYourWritesPlugin<GatewayContext>((context) => context.consistency.written),
