@@ -17,14 +17,17 @@ import { GatewayMetrics } from './metrics.js';
 import { upstashNonceStore } from './nonce-store.js';
 import { operatorRoutes, type GatewayPhase } from './operator-routes.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
+import { gatewayProbes } from './probes/gateway-probes.js';
 import type { SubgraphResponseObserver } from './regional-data-source.js';
 import type { GatewayContext } from './request-context.js';
 import { rolloutRoute } from './rollout-admin.js';
 import { servingRoute } from './routes.js';
 import { RolloutRuntime } from './rollout-runtime.js';
+import { rolloutStatus } from './rollout-status.js';
 import { memoryRolloutStore } from './rollout-store.js';
 import { upstashRolloutStore } from './rollout-upstash-store.js';
 import { probeSubgraphs, type HealthTarget } from './subgraph-health.js';
+import { regionGateways } from './status-page-report.js';
 import { startGatewayEvents } from './tenant-invalidation.js';
 import type { TenantDirectory } from './tenant-directory.js';
 import { composeVariants, variantsOf } from './variants.js';
@@ -130,8 +133,19 @@ export async function startGateway({
   };
   memoryGauges(metrics.registry, () => serving()?.memory);
   metrics.observeBreakers(() => serving()?.breakerStates() ?? {});
+  const served = () => serving()?.config ?? config;
+  const probes = gatewayProbes({ config: served, env, registry: metrics.registry });
   const operator = {
-    ...operatorRoutes({ region, metrics, phase: () => phase, supergraph: () => reloader?.status(), subgraphs: checkSubgraphs }),
+    ...operatorRoutes({
+      region,
+      metrics,
+      phase: () => phase,
+      supergraph: () => reloader?.status(),
+      subgraphs: checkSubgraphs,
+      gateways: () => regionGateways(served()),
+      rollouts: async () => (await rolloutStatus(rollouts, served())).entries,
+      probes: () => probes.latest(),
+    }),
     '/rollout': rolloutRoute({ runtime: rollouts, config: () => serving()?.config, secrets: [env.adminSecret], windowSeconds: config.routing.hopWindowSeconds, nonces }),
   };
   const graphql = servingRoute({ region, serving, metrics });
@@ -161,6 +175,7 @@ export async function startGateway({
   const events = await startGatewayEvents({ settings: env.events, region, registry: metrics.registry, directory: () => serving()?.memory.tenants });
   phase = 'ready';
   rollouts.start();
+  probes.start();
   logger.info({ url: listener.url, region, version: reloader.status().version, config_version: reloader.status().configVersion }, 'gateway ready');
   const healthChecks = setInterval(() => void checkSubgraphs(), config.gateway.healthCheckIntervalMs);
   healthChecks.unref();
@@ -179,6 +194,7 @@ export async function startGateway({
       phase = 'draining';
       clearInterval(healthChecks);
       running.stop();
+      await probes.stop();
       const drainMs = running.current().config.gateway.drainTimeoutMs;
       await listener.stop(drainMs);
       await running.current().retire(drainMs);

@@ -1,31 +1,26 @@
 import type { RouteHandler } from '../runtime/http-server.js';
 import { writeJson } from '../runtime/http-server.js';
-import type { SupergraphStatus } from './config-reload.js';
+import { prefersHtml } from './landing-page.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { BreakerStates } from './pipeline.js';
-import type { HealthReport } from './subgraph-health.js';
+import { writeStatusPage } from './status-page.js';
+import { statusReport, type StatusSources } from './status-page-report.js';
 
-/** `starting`: no supergraph loaded yet; `ready`: serving; `draining`: shutting down, finishing what is in flight. */
-export type GatewayPhase = 'starting' | 'ready' | 'draining';
+export type { GatewayPhase } from './status-page-report.js';
 
-export interface OperatorRoutesOptions {
-  readonly region: string;
+export interface OperatorRoutesOptions extends Omit<StatusSources, 'registry'> {
   readonly metrics: GatewayMetrics;
-  readonly phase: () => GatewayPhase;
-  /** Undefined until the first supergraph is loaded. */
-  readonly supergraph: () => SupergraphStatus | undefined;
-  /** Probes every subgraph instance now (subgraph-health.ts) and reads the breakers. */
-  readonly subgraphs: () => Promise<{ readonly health: readonly HealthReport[]; readonly breakers: BreakerStates }>;
 }
 
 /**
  * The operator's endpoints, as Apollo Router serves them: liveness and
  * readiness on `/health` and `/health?ready` (and `/healthz`, `/readyz`),
- * `/status` with each subgraph's health per region, `/metrics`. Ready means
- * a supergraph is loaded and the process is not draining: never the health
- * of one subgraph, which `/status` and `geofed_subgraph_up` report instead.
+ * `/status` with each subgraph's health per region and the deployment
+ * around it (status-page-report.ts; the status page to a browser), `/metrics`.
+ * Ready means a supergraph is loaded and the process is not draining: never
+ * the health of one subgraph, which `/status` and `geofed_subgraph_up` report instead.
  */
-export function operatorRoutes({ region, metrics, phase, supergraph, subgraphs }: OperatorRoutesOptions): Record<string, RouteHandler> {
+export function operatorRoutes(options: OperatorRoutesOptions): Record<string, RouteHandler> {
+  const { region, metrics, phase, supergraph } = options;
   const readiness = () => {
     const now = phase();
     return { ready: now === 'ready', status: now, region, supergraph: supergraph() ?? null };
@@ -41,14 +36,10 @@ export function operatorRoutes({ region, metrics, phase, supergraph, subgraphs }
       const { ready, ...report } = readiness();
       writeJson(res, ready ? 200 : 503, report);
     },
-    '/status': async (_req, res) => {
-      const { ready, ...report } = readiness();
-      const { health, breakers } = await subgraphs();
-      const bySubgraph: Record<string, Record<string, { health: string; breaker: string }>> = {};
-      for (const { subgraph, region: at, health: state } of health) {
-        (bySubgraph[subgraph] ??= {})[at] = { health: state, breaker: breakers[subgraph]?.[at] ?? 'closed' };
-      }
-      writeJson(res, 200, { ...report, ready, subgraphs: bySubgraph });
+    // JSON unless the client prefers HTML (a browser): the page then asks for the JSON itself, every few seconds.
+    '/status': async (req, res) => {
+      if (prefersHtml(req.headers.accept)) return writeStatusPage(req, res);
+      writeJson(res, 200, await statusReport({ ...options, registry: metrics.registry }), { vary: 'accept', 'cache-control': 'no-store' });
     },
     '/metrics': async (_req, res) => {
       const body = await metrics.registry.metrics();
