@@ -62,6 +62,11 @@ describe('/status as JSON', () => {
     const { probes } = await waitFor(() => statusOf(), { until: (s) => s.probes !== null, timeoutMs: 20_000, intervalMs: 200, what: 'a probe round on /status' });
     expect(probes!.regions.map((r) => [r.region, r.url, r.requests, r.errors])).toEqual(regions.map((r) => [r, t.stack.gateways.get(r)!.url, 4, 0]));
     expect(probes!.breaches).toEqual([]);
+    // The us probe tenant's budget is debited here, by its home gateway (another region's tenant, by its own); a probe spends little of it.
+    const { busiestTenants } = await waitFor(() => statusOf(), { until: (s) => (s.busiestTenants ?? []).length > 0, timeoutMs: 10_000, intervalMs: 200, what: 'a debited tenant bucket on /status' });
+    expect(busiestTenants!.map(({ tenant, region }) => ({ tenant, region }))).toEqual([{ tenant: 'globex', region: 'us' }]);
+    expect(busiestTenants![0]!.fill).toBeGreaterThan(0.9);
+    expect(busiestTenants![0]!.fill).toBeLessThanOrEqual(1);
   });
 
   it('serves the probes\' figures on the gateway\'s /metrics too', async () => {
@@ -122,6 +127,7 @@ describe('/status to a browser', () => {
       }
       expect(await textOf('#probes')).toContain('Every region within its SLOs.');
       expect(await textOf('#rollouts')).toContain('No rollout');
+      expect(await textOf('#tenants')).toMatch(/^Busiest tenants \(bucket fill\)tenantregionfillglobexus\d+(\.\d+)? %$/);
       await t.stack.stopSubgraphInstance('users', 'apac');
       stopped = true;
       expect(await shown('[data-instance="users@apac"]', (text) => text.startsWith('down'), 'the page to show users in apac down')).toMatch(/^down breaker/);
