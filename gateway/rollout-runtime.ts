@@ -4,6 +4,7 @@ import { registeredMetric } from '../runtime/registered-metric.js';
 import type { GeofedConfig } from './config.js';
 import { nextEntry, type RolloutCommand } from './rollout-commands.js';
 import { judge, latencyBucket } from './rollout-guard.js';
+import { rolloutGauges } from './rollout-metrics.js';
 import type { RolloutRecorder, RolloutSample } from './rollout-plugin.js';
 import { defaultRolloutPollMs, rolloutProblems } from './rollout-settings.js';
 import { rolloutKey, splitKey, type RolloutEntry, type RolloutKey, type RolloutView } from './rollout-state.js';
@@ -51,6 +52,7 @@ export class RolloutRuntime implements RolloutView, RolloutRecorder {
       'geofed_rollout_rollbacks_total',
       () => new Counter({ name: 'geofed_rollout_rollbacks_total', help: 'Canaries rolled back, by region, subgraph, canary version and who (guard or operator); counted by the gateway that did it.', labelNames: ['region', 'subgraph', 'version', 'by'] as const, registers: [registry] }),
     );
+    rolloutGauges(registry, this);
   }
 
   get storeKind(): RolloutStore['kind'] {
