@@ -5,6 +5,8 @@ import { UndiciInstrumentation, type UndiciRequest } from '@opentelemetry/instru
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { traceHeaders } from '../protocol/headers.js';
+import { describeError } from './error-report.js';
+import { logger } from './logger.js';
 import { setTracingEnabled } from './tracing.js';
 
 export interface TracingOptions {
@@ -51,7 +53,8 @@ export function startTracing({ spanProcessors, serviceName = 'geofed' }: Tracing
       if (running !== started) return;
       running = undefined;
       setTracingEnabled(false);
-      await sdk.shutdown();
+      // A collector that cannot be reached loses the last spans, never fails the process's shutdown.
+      await sdk.shutdown().catch((error: unknown) => logger.warn({ error: describeError(error) }, 'the last spans could not be exported'));
       undici.disable();
       trace.disable();
       context.disable();
