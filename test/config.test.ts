@@ -73,4 +73,15 @@ describe('supergraph.yaml', () => {
     expect(errorOf(good.replace('  eu: { url: http://127.0.0.1:4001 }\n', ''))).toContain('gateways.eu: missing: routing.remote_execution "forward"');
     expect(() => loadConfig(writeConfig(good.replace('  eu: { url: http://127.0.0.1:4001 }\n', '').replace('remote_execution: forward', 'remote_execution: fetch')), {})).not.toThrow();
   });
+
+  it('reads the probes and their SLOs, refusing what a probe round cannot use', () => {
+    const { probes } = loadConfig('supergraph.yaml', {});
+    expect(probes).toMatchObject({ slo: { p95Ms: 120, errorRate: 0.005 }, requests: 20, watch: false, watchIntervalMs: 30_000 });
+    expect(probes.tenants.eu).toEqual({ tenant: 'acme', user: 'usr_acme_1' });
+    expect(probes.operations).toEqual({ catalog: { query: '{ products(first: 1) { id } }', signedIn: false }, me: { query: '{ me { id } }', signedIn: true } });
+    expect(errorOf(good.replace('slo: { p95_ms: 120, error_rate: 0.005 }', 'slo: { p95: 120 }'))).toMatch(/probes\.slo\.p95: unknown key/);
+    expect(errorOf(good.replace('error_rate: 0.005', 'error_rate: 5'))).toMatch(/probes\.slo\.error_rate: /);
+    expect(errorOf(good.replace('    latam: { tenant: umbrella', '    mars: { tenant: umbrella'))).toContain('probes.tenants.mars: "mars" is not one of regions [us, eu, apac, latam]');
+    expect(errorOf(good.replace('  requests: 20 ', '  operations: {}\n  requests: 20 '))).toContain('probes.operations: empty');
+  });
 });
