@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteHandler } from '../runtime/http-server.js';
 import { landingPageFiles } from './landing-page-files.js';
-import { writeImmutableAsset, writeStaticAsset, type StaticAsset } from './static-asset.js';
+import { writeHtmlPage, writeImmutableAsset, type StaticAsset } from './static-asset.js';
 
 /**
  * The browser landing page (docs/landing-page.md): GraphiQL at `GET /graphql`
@@ -53,7 +53,7 @@ export function withLandingPage(routes: Readonly<Record<string, RouteHandler>>, 
     ...assetRoutes,
     '/graphql': async (req, res, url) => {
       if (!wantsLandingPage(req, url)) return graphql(req, res, url);
-      await writePage(req, res, page);
+      await writeHtmlPage(req, res, page, contentSecurityPolicy);
     },
   };
 }
@@ -93,15 +93,4 @@ export function prefersHtml(accept: string | undefined): boolean {
   const json = [preference('application', 'json'), preference('application', 'graphql-response+json')].reduce((a, b) => (b.q > a.q || (b.q === a.q && b.specificity > a.specificity) ? b : a));
   if (html.q <= 0) return false;
   return html.q > json.q || (html.q === json.q && html.specificity > json.specificity);
-}
-
-function writePage(req: IncomingMessage, res: ServerResponse, page: StaticAsset): Promise<void> {
-  // The endpoint answers GraphQL too: caches keep the page apart (Vary) and revalidate it, so a new version shows at once.
-  return writeStaticAsset(req, res, page, {
-    'cache-control': 'no-cache',
-    vary: 'accept, accept-encoding',
-    'content-security-policy': contentSecurityPolicy,
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-  });
 }

@@ -29,6 +29,20 @@ export async function writeImmutableAsset(req: IncomingMessage, res: ServerRespo
   await writeStaticAsset(req, res, asset, { 'cache-control': 'public, max-age=31536000, immutable', vary: 'accept-encoding', 'cross-origin-resource-policy': 'same-origin' });
 }
 
+/**
+ * A page at a URL that also answers JSON (`/graphql`, `/status`): caches keep the two apart (Vary) and revalidate
+ * the page, so a new version shows at once; it runs only what `contentSecurityPolicy` allows, in no frame.
+ */
+export function writeHtmlPage(req: IncomingMessage, res: ServerResponse, page: StaticAsset, contentSecurityPolicy: string): Promise<void> {
+  return writeStaticAsset(req, res, page, {
+    'cache-control': 'no-cache',
+    vary: 'accept, accept-encoding',
+    'content-security-policy': contentSecurityPolicy,
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+  });
+}
+
 /** Answers 304 to a request that holds the asset's ETag, else the asset (gzipped when accepted) with `headers`. */
 export async function writeStaticAsset(req: IncomingMessage, res: ServerResponse, asset: StaticAsset, headers: Record<string, string>): Promise<void> {
   const common = { ...headers, etag: asset.etag, 'x-content-type-options': 'nosniff' };

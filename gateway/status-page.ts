@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { statusPageScript } from './status-page-script.js';
-import { staticAsset, writeStaticAsset } from './static-asset.js';
+import { staticAsset, writeHtmlPage } from './static-asset.js';
 
 // The status page (docs/operations.md, "Status page"): `/status` to a browser. One self-contained document, its
 // style and script inline and allowed by their hashes alone: the page loads nothing, from anywhere, and talks only
@@ -61,11 +61,5 @@ const page = staticAsset(Buffer.from(html), 'text/html; charset=utf-8');
 
 /** The page itself: the same bytes for every gateway, so caches revalidate it by its ETag. */
 export function writeStatusPage(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  return writeStaticAsset(req, res, page, {
-    'cache-control': 'no-cache',
-    vary: 'accept, accept-encoding',
-    'content-security-policy': contentSecurityPolicy,
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-  });
+  return writeHtmlPage(req, res, page, contentSecurityPolicy);
 }

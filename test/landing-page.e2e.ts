@@ -3,12 +3,13 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayEnv } from '../gateway/env.js';
 import { startGateway } from '../gateway/gateway.js';
 import { firstUserOf } from '../subgraphs/shared/seed-data.js';
 import { devToken, postGraphQL, startTestStack, type TestStack } from './fixtures/stack.js';
+import { openWatchedPage } from './fixtures/browser.js';
 import { waitFor } from './fixtures/wait.js';
 
 // GraphiQL at GET /graphql (docs/landing-page.md): served by the gateway itself from npm packages, nothing from
@@ -23,7 +24,6 @@ const productionEnv = {
   GEOFED_GATEWAY_HOP_SECRET: 'landing-page-suite-hop-secret-0123456789abc',
 };
 const outputDir = join(dirname(fileURLToPath(import.meta.url)), 'output');
-const chromiumPath = '/usr/bin/chromium';
 
 const getPage = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers: { accept: browserAccept, ...headers } });
 
@@ -130,22 +130,10 @@ describe('the landing page, outside production', () => {
     expect(names).toHaveLength(2);
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const watched = await openWatchedPage({ width: 1280, height: 800 });
+      browser = watched.browser;
+      const { page, requested, problems } = watched;
       const origin = new URL(t.graphqlUrl).origin;
-      const requested: string[] = [];
-      const problems: string[] = [];
-      page.on('request', (request) => requested.push(request.url()));
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-      });
-      // The page runs in the browser: its scripts are strings here (the project's TypeScript has no DOM types).
-      await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));" });
       const response = await page.goto(t.graphqlUrl, { waitUntil: 'load' });
       expect(response?.status()).toBe(200);
       const editor = page.locator('.graphiql-query-editor .CodeMirror');

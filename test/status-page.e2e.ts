@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeofedConfig } from '../gateway/config.js';
 import { gatewayEnv } from '../gateway/env.js';
 import { startGateway } from '../gateway/gateway.js';
 import type { StatusReport } from '../gateway/status-page-report.js';
 import { startTestStack, type TestStack } from './fixtures/stack.js';
+import { openWatchedPage } from './fixtures/browser.js';
 import { waitFor } from './fixtures/wait.js';
 
 // /status (docs/operations.md, "Status page"): JSON by default, with every region's gateway and supergraph version,
@@ -18,7 +19,6 @@ const regions = ['us', 'eu', 'apac', 'latam'];
 /** What Chromium sends when a person opens the URL. */
 const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const outputDir = join(dirname(fileURLToPath(import.meta.url)), 'output');
-const chromiumPath = '/usr/bin/chromium';
 
 /** Every gateway probes every region, a small round each second: enough to show figures, little load on two cores. */
 const withProbes = (config: GeofedConfig): GeofedConfig => ({
@@ -97,21 +97,10 @@ describe('/status to a browser', () => {
     let browser: Browser | undefined;
     let stopped = false;
     try {
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const watched = await openWatchedPage({ width: 1280, height: 1000 });
+      browser = watched.browser;
+      const { page, requested, problems } = watched;
       const origin = new URL(statusUrl).origin;
-      const requested: string[] = [];
-      const problems: string[] = [];
-      page.on('request', (request) => requested.push(request.url()));
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-      });
-      await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));" });
       expect((await page.goto(statusUrl, { waitUntil: 'load' }))?.status()).toBe(200);
       // Read through the DevTools protocol (locators), outside the page's CSP.
       const textOf = (selector: string) => page.locator(selector).first().textContent({ timeout: 30_000 });
