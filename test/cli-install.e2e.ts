@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { composeSupergraph } from '../gateway/compose.js';
 import { loadConfig } from '../gateway/config.js';
 import { gatewayEnv } from '../gateway/env.js';
@@ -12,6 +11,7 @@ import { tokenVerifier } from '../gateway/tokens.js';
 import { checkSchema } from '../schema/check.js';
 import { relayOutput } from './fixtures/child-output.js';
 import { createTestDatabases, type TestDatabases } from './fixtures/postgres.js';
+import { usGatewayConfigFetchingEu } from './fixtures/config-files.js';
 import { devToken, postGraphQL } from './fixtures/stack.js';
 
 // Issue 18, "A CLI that runs from an install": the package as npm pack makes it (prepack builds dist/), installed
@@ -148,15 +148,7 @@ describe('geofed installed from its tarball', () => {
         serveFromInstall('catalog', process.execPath, [subgraphMain, 'catalog', '--region', 'us'], subgraphEnv),
         serveFromInstall('users', process.execPath, [subgraphMain, 'users', '--region', 'eu'], subgraphEnv),
       ]);
-      const file = parse(readFileSync('supergraph.yaml', 'utf8')) as { subgraphs: Record<string, { urls: Record<string, string>; schema: { file: string } }>; supergraph: string; routing: Record<string, unknown> };
-      // One gateway, in us, serves the eu tenant by fetching its region (no eu gateway runs here).
-      file.routing.remote_execution = 'fetch';
-      file.subgraphs.catalog!.urls.us = `${catalogUrl}/graphql`;
-      file.subgraphs.users!.urls.eu = `${usersUrl}/graphql`;
-      for (const subgraph of Object.values(file.subgraphs)) subgraph.schema.file = resolve(subgraph.schema.file);
-      file.supergraph = resolve(file.supergraph);
-      const config = join(workDir, 'supergraph.yaml');
-      writeFileSync(config, stringify(file));
+      const config = usGatewayConfigFetchingEu(workDir, { catalogUrl, usersUrl });
       const gatewayUrl = await serveFromInstall('gateway', installedBin, ['gateway'], { GEOFED_CONFIG: config });
 
       const served = await postGraphQL(`${gatewayUrl}/graphql`, /* GraphQL */ '{ me { name } }', { token: await devToken('acme', 'usr_acme_1') });

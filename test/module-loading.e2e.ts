@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { createTestDatabases, type TestDatabases } from './fixtures/postgres.js';
+import { usGatewayConfigFetchingEu } from './fixtures/config-files.js';
 import { devToken, postGraphQL } from './fixtures/stack.js';
 
 // Each deployable loads only its own side: `npm run subgraph` no gateway code and no @apollo/gateway,
@@ -68,15 +68,7 @@ beforeAll(async () => {
     npmRun(['subgraph', '--', 'catalog', '--region', 'us'], subgraphEnv),
     npmRun(['subgraph', '--', 'users', '--region', 'eu'], subgraphEnv),
   ]);
-  const file = parse(readFileSync('supergraph.yaml', 'utf8')) as { subgraphs: Record<string, { urls: Record<string, string>; schema: { file: string } }>; supergraph: string; routing: Record<string, unknown> };
-  // One gateway, in us, serves the eu tenant by fetching its region (no eu gateway runs here).
-  file.routing.remote_execution = 'fetch';
-  file.subgraphs.catalog!.urls.us = `${catalogUrl}/graphql`;
-  file.subgraphs.users!.urls.eu = `${usersUrl}/graphql`;
-  for (const subgraph of Object.values(file.subgraphs)) subgraph.schema.file = resolve(subgraph.schema.file);
-  file.supergraph = resolve(file.supergraph);
-  const config = join(records, 'supergraph.yaml');
-  writeFileSync(config, stringify(file));
+  const config = usGatewayConfigFetchingEu(records, { catalogUrl, usersUrl });
   const gatewayUrl = await npmRun(['gateway'], { GEOFED_CONFIG: config, PORT: '0' });
   const served = await postGraphQL(`${gatewayUrl}/graphql`, '{ me { name } }', { token: await devToken('acme', 'usr_acme_1') });
   expect(served.body).toMatchObject({ data: { me: { name: 'Ada Lovelace' } } });
